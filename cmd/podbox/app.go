@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/podbox/podbox/cgroups"
+	"github.com/podbox/podbox/internal/podstate"
+	"github.com/podbox/podbox/sandbox"
+	"github.com/urfave/cli/v2"
+)
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:                   "podbox",
+		Usage:                  "run Kubernetes pods on this host, without a cluster",
+		Version:                sandbox.Version,
+		HideVersion:            true,
+		UseShortOptionHandling: true,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "root", Value: podstate.DefaultRoot, EnvVars: []string{"PODBOX_ROOT"},
+				Usage: "directory for images, layers and pod data"},
+			&cli.StringFlag{Name: "state", Value: podstate.DefaultState, EnvVars: []string{"PODBOX_STATE"},
+				Usage: "directory for runtime state (pod status, sockets, namespaces)"},
+			&cli.StringFlag{Name: "log-dir", Value: podstate.DefaultLogDir, EnvVars: []string{"PODBOX_LOG_DIR"},
+				Usage: "directory for container logs"},
+			&cli.StringFlag{Name: "pause", EnvVars: []string{"PODBOX_PAUSE"},
+				Usage: "the pause binary (default: found next to podbox or in libexec)"},
+			&cli.StringFlag{Name: "cgroup-parent", Value: cgroups.DefaultParent, EnvVars: []string{"PODBOX_CGROUP_PARENT"},
+				Usage: "cgroup under which pod cgroups are made"},
+			&cli.DurationFlag{Name: "backoff-base", Value: 10 * time.Second, EnvVars: []string{"PODBOX_BACKOFF_BASE"},
+				Usage: "first restart back-off delay (the kubelet's is 10s)"},
+			&cli.DurationFlag{Name: "backoff-max", Value: 300 * time.Second, EnvVars: []string{"PODBOX_BACKOFF_MAX"},
+				Usage: "restart back-off cap (the kubelet's is 5m)"},
+			namespaceFlag(),
+		},
+		Commands: []*cli.Command{
+			runCommand(), getCommand(), logsCommand(), execCommand(), waitCommand(),
+			stopCommand(), deleteCommand(), imageCommand(), infoCommand(), versionCommand(),
+		},
+	}
+}
+
+func namespaceFlag() cli.Flag {
+	return &cli.StringFlag{Name: "namespace", Aliases: []string{"n"}, Value: "default",
+		EnvVars: []string{"PODBOX_NAMESPACE"}, Usage: "the pod namespace"}
+}
+
+// namespace is -n from the command if given there, else the global one.
+func namespace(c *cli.Context) string {
+	for _, ctx := range c.Lineage() {
+		if ctx.IsSet("namespace") {
+			return ctx.String("namespace")
+		}
+	}
+	return c.String("namespace")
+}
+
+// openRuntime opens the runtime with the global flags.
+func openRuntime(c *cli.Context) (*sandbox.Runtime, error) {
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("podbox needs root (it creates namespaces, mounts and cgroups): run it with sudo")
+	}
+	return sandbox.Open(sandbox.Options{
+		Root:         c.String("root"),
+		State:        c.String("state"),
+		LogDir:       c.String("log-dir"),
+		PauseBinary:  c.String("pause"),
+		CgroupParent: c.String("cgroup-parent"),
+		BackOffBase:  c.Duration("backoff-base"),
+		BackOffMax:   c.Duration("backoff-max"),
+	})
+}
+
+// needArgs checks the number of positional arguments.
+func needArgs(c *cli.Context, min int, usage string) error {
+	if c.NArg() < min {
+		return fmt.Errorf("%s: missing argument; usage: podbox %s", c.Command.Name, usage)
+	}
+	return nil
+}

@@ -1,0 +1,12 @@
+package main
+
+import "github.com/urfave/cli/v2"
+
+func imageCommand() *cli.Command {
+	return &cli.Command{
+		Name:        "image",
+		Aliases:     []string{"images"},
+		Usage:       "manage the local image store",
+		Subcommands: []*cli.Command{imageImportCommand(), imageLoadCommand(), imageListCommand(), imageRemoveCommand()},
+	}
+}

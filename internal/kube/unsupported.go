@@ -1,0 +1,203 @@
+package kube
+
+import (
+	"reflect"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// This file is the list of what podbox refuses because it does not implement it yet.
+// Each entry of unsupported is one feature: when an issue implements it, delete the entry
+// (and its test case in unsupported_test.go). Fields that are accepted but meaningless on
+// one host are not here: they are in warnings.go.
+
+const notYet = "not supported by podbox yet"
+
+// unsupportedRule refuses one feature. pod checks the pod as a whole; container checks
+// one init or app container at path (init says which kind). Either may be nil.
+type unsupportedRule struct {
+	feature   string
+	pod       func(pod *corev1.Pod) field.ErrorList
+	container func(pod *corev1.Pod, c *corev1.Container, path *field.Path, init bool) field.ErrorList
+}
+
+var unsupported = []unsupportedRule{
+	{feature: "metadata.generateName", pod: func(pod *corev1.Pod) field.ErrorList {
+		if pod.GenerateName != "" && pod.Name == "" {
+			return forbidden(field.NewPath("metadata", "generateName"), "not supported, set metadata.name")
+		}
+		return nil
+	}},
+	{feature: "volumes", pod: podField("volumes", func(s *corev1.PodSpec) bool { return len(s.Volumes) > 0 })},
+	{feature: "activeDeadlineSeconds", pod: podField("activeDeadlineSeconds", func(s *corev1.PodSpec) bool { return s.ActiveDeadlineSeconds != nil })},
+	{feature: "readinessGates", pod: podField("readinessGates", func(s *corev1.PodSpec) bool { return len(s.ReadinessGates) > 0 })},
+	{feature: "runtimeClassName", pod: podField("runtimeClassName", func(s *corev1.PodSpec) bool { return s.RuntimeClassName != nil })},
+	{feature: "hostUsers (user namespaces)", pod: podField("hostUsers", func(s *corev1.PodSpec) bool { return s.HostUsers != nil && !*s.HostUsers })},
+	{feature: "imagePullSecrets", pod: podField("imagePullSecrets", func(s *corev1.PodSpec) bool { return len(s.ImagePullSecrets) > 0 })},
+	{feature: "overhead", pod: podField("overhead", func(s *corev1.PodSpec) bool { return len(s.Overhead) > 0 })},
+	{feature: "resourceClaims", pod: podField("resourceClaims", func(s *corev1.PodSpec) bool { return len(s.ResourceClaims) > 0 })},
+	{feature: "pod-level resources", pod: podField("resources", func(s *corev1.PodSpec) bool { return s.Resources != nil && !isEmpty(reflect.ValueOf(*s.Resources)) })},
+	{feature: "setHostnameAsFQDN", pod: podField("setHostnameAsFQDN", func(s *corev1.PodSpec) bool { return s.SetHostnameAsFQDN != nil && *s.SetHostnameAsFQDN })},
+	{feature: "hostnameOverride", pod: podField("hostnameOverride", func(s *corev1.PodSpec) bool { return s.HostnameOverride != nil && *s.HostnameOverride != "" })},
+	{feature: "pod securityContext", pod: func(pod *corev1.Pod) field.ErrorList {
+		if pod.Spec.SecurityContext == nil {
+			return nil
+		}
+		return forbiddenSetFields(reflect.ValueOf(*pod.Spec.SecurityContext), field.NewPath("spec", "securityContext"), notYet)
+	}},
+	{feature: "windows pods", pod: func(pod *corev1.Pod) field.ErrorList {
+		if os := pod.Spec.OS; os != nil && os.Name == corev1.Windows {
+			return forbidden(field.NewPath("spec", "os", "name"), "podbox runs Linux pods only")
+		}
+		return nil
+	}},
+
+	{feature: "volumeMounts", container: containerField("volumeMounts", func(c *corev1.Container) bool { return len(c.VolumeMounts) > 0 })},
+	{feature: "volumeDevices", container: containerField("volumeDevices", func(c *corev1.Container) bool { return len(c.VolumeDevices) > 0 })},
+	{feature: "env valueFrom", container: func(_ *corev1.Pod, c *corev1.Container, path *field.Path, _ bool) field.ErrorList {
+		var errs field.ErrorList
+		for i, e := range c.Env {
+			if e.ValueFrom != nil {
+				errs = append(errs, field.Forbidden(path.Child("env").Index(i).Child("valueFrom"), notYet))
+			}
+		}
+		return errs
+	}},
+	{feature: "envFrom", container: containerField("envFrom", func(c *corev1.Container) bool { return len(c.EnvFrom) > 0 })},
+	{feature: "livenessProbe", container: containerField("livenessProbe", func(c *corev1.Container) bool { return c.LivenessProbe != nil })},
+	{feature: "readinessProbe", container: containerField("readinessProbe", func(c *corev1.Container) bool { return c.ReadinessProbe != nil })},
+	{feature: "startupProbe", container: containerField("startupProbe", func(c *corev1.Container) bool { return c.StartupProbe != nil })},
+	{feature: "lifecycle hooks", container: containerField("lifecycle", func(c *corev1.Container) bool { return c.Lifecycle != nil })},
+	{feature: "resources", container: func(_ *corev1.Pod, c *corev1.Container, path *field.Path, _ bool) field.ErrorList {
+		// One error for the lot: SetDefaults copies limits into requests.
+		if set := setFieldNames(reflect.ValueOf(c.Resources)); len(set) > 0 {
+			return forbidden(path.Child("resources"), notYet+" (set: "+strings.Join(set, ", ")+")")
+		}
+		return nil
+	}},
+	{feature: "container securityContext", container: func(_ *corev1.Pod, c *corev1.Container, path *field.Path, _ bool) field.ErrorList {
+		if c.SecurityContext == nil {
+			return nil
+		}
+		return forbiddenSetFields(reflect.ValueOf(*c.SecurityContext), path.Child("securityContext"), notYet)
+	}},
+	{feature: "stdin", container: containerField("stdin", func(c *corev1.Container) bool { return c.Stdin })},
+	{feature: "stdinOnce", container: containerField("stdinOnce", func(c *corev1.Container) bool { return c.StdinOnce })},
+	{feature: "tty", container: containerField("tty", func(c *corev1.Container) bool { return c.TTY })},
+	{feature: "sidecar containers", container: func(_ *corev1.Pod, c *corev1.Container, path *field.Path, init bool) field.ErrorList {
+		if init && c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			return forbidden(path.Child("restartPolicy"), "sidecar containers (restartPolicy: Always) are not supported by podbox yet")
+		}
+		return nil
+	}},
+	{feature: "restartPolicyRules", container: containerField("restartPolicyRules", func(c *corev1.Container) bool { return len(c.RestartPolicyRules) > 0 })},
+	{feature: "terminationMessagePath other than the default", container: func(_ *corev1.Pod, c *corev1.Container, path *field.Path, _ bool) field.ErrorList {
+		if c.TerminationMessagePath != "" && c.TerminationMessagePath != corev1.TerminationMessagePathDefault {
+			return forbidden(path.Child("terminationMessagePath"), "only "+corev1.TerminationMessagePathDefault+" is supported by podbox yet")
+		}
+		return nil
+	}},
+	{feature: "terminationMessagePolicy FallbackToLogsOnError", container: func(_ *corev1.Pod, c *corev1.Container, path *field.Path, _ bool) field.ErrorList {
+		if c.TerminationMessagePolicy == corev1.TerminationMessageFallbackToLogsOnError {
+			return forbidden(path.Child("terminationMessagePolicy"), "only File is supported by podbox yet")
+		}
+		return nil
+	}},
+	{feature: "hostPort without hostNetwork", container: func(pod *corev1.Pod, c *corev1.Container, path *field.Path, _ bool) field.ErrorList {
+		var errs field.ErrorList
+		for i, p := range c.Ports {
+			if p.HostPort != 0 && !pod.Spec.HostNetwork {
+				errs = append(errs, field.Forbidden(path.Child("ports").Index(i).Child("hostPort"),
+					"not supported by podbox yet without hostNetwork: true"))
+			}
+		}
+		return errs
+	}},
+}
+
+// checkUnsupported runs every rule of the table.
+func checkUnsupported(pod *corev1.Pod) field.ErrorList {
+	var errs field.ErrorList
+	for _, r := range unsupported {
+		if r.pod != nil {
+			errs = append(errs, r.pod(pod)...)
+		}
+		if r.container == nil {
+			continue
+		}
+		for i := range pod.Spec.InitContainers {
+			errs = append(errs, r.container(pod, &pod.Spec.InitContainers[i], field.NewPath("spec", "initContainers").Index(i), true)...)
+		}
+		for i := range pod.Spec.Containers {
+			errs = append(errs, r.container(pod, &pod.Spec.Containers[i], field.NewPath("spec", "containers").Index(i), false)...)
+		}
+	}
+	return errs
+}
+
+func forbidden(path *field.Path, detail string) field.ErrorList {
+	return field.ErrorList{field.Forbidden(path, detail)}
+}
+
+// podField refuses spec.<name> when set reports it in use.
+func podField(name string, set func(*corev1.PodSpec) bool) func(*corev1.Pod) field.ErrorList {
+	return func(pod *corev1.Pod) field.ErrorList {
+		if set(&pod.Spec) {
+			return forbidden(field.NewPath("spec", name), notYet)
+		}
+		return nil
+	}
+}
+
+// containerField refuses <container>.<name> when set reports it in use.
+func containerField(name string, set func(*corev1.Container) bool) func(*corev1.Pod, *corev1.Container, *field.Path, bool) field.ErrorList {
+	return func(_ *corev1.Pod, c *corev1.Container, path *field.Path, _ bool) field.ErrorList {
+		if set(c) {
+			return forbidden(path.Child(name), notYet)
+		}
+		return nil
+	}
+}
+
+// forbiddenSetFields refuses each field of struct v that is set (non-zero, or a non-empty
+// slice or map), by its JSON name.
+func forbiddenSetFields(v reflect.Value, path *field.Path, detail string) field.ErrorList {
+	var errs field.ErrorList
+	for _, name := range setFieldNames(v) {
+		errs = append(errs, field.Forbidden(path.Child(name), detail))
+	}
+	return errs
+}
+
+// setFieldNames lists the JSON names of the fields of struct v that are set.
+func setFieldNames(v reflect.Value) []string {
+	var names []string
+	t := v.Type()
+	for i := 0; i < t.NumField(); i++ {
+		if !isEmpty(v.Field(i)) {
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// isEmpty reports whether v is unset as JSON sees it: zero, or an empty slice or map, or a
+// struct whose fields are all empty.
+func isEmpty(v reflect.Value) bool {
+	switch v.Kind() {
+	case reflect.Slice, reflect.Map:
+		return v.Len() == 0
+	case reflect.Struct:
+		for i := 0; i < v.NumField(); i++ {
+			if !isEmpty(v.Field(i)) {
+				return false
+			}
+		}
+		return true
+	default:
+		return v.IsZero()
+	}
+}

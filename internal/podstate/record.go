@@ -1,0 +1,161 @@
+package podstate
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// Record is pod.json: the pod as accepted (metadata with UID and creation
+// time, the defaulted spec) and how to run it. The CLI writes it once,
+// before the shim starts; nothing rewrites it.
+type Record struct {
+	Pod *corev1.Pod `json:"pod"`
+	// BootID is the kernel boot the pod was started in: state from an
+	// earlier boot (/run is not always a tmpfs) is stale, never trusted.
+	BootID       string `json:"bootID"`
+	Roots        Roots  `json:"roots"`
+	CgroupParent string `json:"cgroupParent"`
+	PauseBinary  string `json:"pauseBinary"`
+	// BackOffBase and BackOffMax shape the restart back-off curve.
+	BackOffBase time.Duration `json:"backOffBase"`
+	BackOffMax  time.Duration `json:"backOffMax"`
+}
+
+// Status is status.json: everything the shim knows, rewritten atomically
+// after every change.
+type Status struct {
+	Pod corev1.PodStatus `json:"status"`
+	// Containers describes the current instance of each container, by name.
+	Containers map[string]*Container `json:"containers,omitempty"`
+	// DeletionTimestamp is set when deletion started (kubectl's
+	// Terminating).
+	DeletionTimestamp *metav1.Time `json:"deletionTimestamp,omitempty"`
+	// Final is set by a shim that is done: the pod reached a terminal phase
+	// or was stopped, and its sandbox is gone. A pod whose status is not
+	// final and whose shim is not alive is Unknown.
+	Final   bool      `json:"final,omitempty"`
+	ShimPID int       `json:"shimPID,omitempty"`
+	Updated time.Time `json:"updated"`
+}
+
+// Container is what exec and logs need to know about a container's current
+// instance.
+type Container struct {
+	// ID is the libcontainer ID of the current instance (in the pod's runc
+	// root), empty when none exists.
+	ID       string `json:"id,omitempty"`
+	Restarts int    `json:"restarts"`
+	// LogPath is the current instance's log file.
+	LogPath string `json:"logPath,omitempty"`
+	// Running is true while the instance's init is alive.
+	Running bool `json:"running,omitempty"`
+	// Exec is how a process exec'd into the container runs by default.
+	Exec *ExecDefaults `json:"exec,omitempty"`
+}
+
+// ExecDefaults are the container's user, environment and working
+// directory, which `podbox exec` reuses.
+type ExecDefaults struct {
+	Env            []string `json:"env"`
+	Cwd            string   `json:"cwd"`
+	UID            uint32   `json:"uid"`
+	GID            uint32   `json:"gid"`
+	AdditionalGIDs []uint32 `json:"additionalGids,omitempty"`
+}
+
+// ErrNotFound is returned for a pod that does not exist.
+var ErrNotFound = errors.New("pod not found")
+
+// ReadRecord reads a pod's record.
+func (d Dir) ReadRecord() (*Record, error) {
+	var r Record
+	if err := readJSON(d.RecordFile(), &r); err != nil {
+		return nil, err
+	}
+	if r.Pod == nil {
+		return nil, fmt.Errorf("read %s: no pod in the record", d.RecordFile())
+	}
+	return &r, nil
+}
+
+// WriteRecord writes a pod's record atomically.
+func (d Dir) WriteRecord(r *Record) error { return writeJSON(d.RecordFile(), r) }
+
+// ReadStatus reads a pod's status; a pod whose shim has not written one
+// yet gets an empty status.
+func (d Dir) ReadStatus() (*Status, error) {
+	var s Status
+	err := readJSON(d.StatusFile(), &s)
+	if errors.Is(err, os.ErrNotExist) {
+		return &Status{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &s, nil
+}
+
+// WriteStatus writes a pod's status atomically (a reader sees the old or
+// the new file, never a mix).
+func (d Dir) WriteStatus(s *Status) error { return writeJSON(d.StatusFile(), s) }
+
+func readJSON(path string, v any) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("parse %s: %w", path, err)
+	}
+	return nil
+}
+
+func writeJSON(path string, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Errorf("encode %s: %w", path, err)
+	}
+	return WriteFileAtomic(path, data, 0o600)
+}
+
+// WriteFileAtomic writes data to a temporary file next to path and renames
+// it over path.
+func WriteFileAtomic(path string, data []byte, mode os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Chmod(mode)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// BootID returns the current kernel boot's ID.
+func BootID() string {
+	data, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(data))
+}

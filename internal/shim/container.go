@@ -1,0 +1,318 @@
+package shim
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/podbox/podbox/cgroups"
+	"github.com/podbox/podbox/image"
+	"github.com/podbox/podbox/internal/crilog"
+	"github.com/podbox/podbox/internal/kube"
+	"github.com/podbox/podbox/internal/runtime"
+	"golang.org/x/sys/unix"
+)
+
+// defaultPath is the PATH a container gets when neither the image nor the
+// pod sets one (containerd's default).
+const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// instance is one run of a container: a libcontainer container with its own
+// rootfs, log file and process.
+type instance struct {
+	id          string // libcontainer ID: <name>.<restart>
+	restart     int
+	containerID string // podbox://<64 hex>
+	imageName   string
+	imageID     string
+	imageArch   string
+	stopSignal  unix.Signal
+	dir         string // overlay dir (upper, work, rootfs)
+	logPath     string
+	cgroupPath  string
+	lc          *runtime.Container
+	proc        *runtime.Proc
+	started     time.Time
+	exited      chan struct{}
+	copies      sync.WaitGroup
+	exec        execDefaults
+}
+
+type execDefaults struct {
+	env  []string
+	cwd  string
+	user runtime.User
+}
+
+// startInstance creates and starts instance number restart of c. On a
+// create failure it returns (nil, waiting reason, err) with nothing left
+// behind; on a start failure it returns (inst, "", err), also cleaned up.
+func (s *shim) startInstance(c *ctr, restart int) (*instance, string, error) {
+	spec := c.spec
+	img, err := s.store.Get(s.ctx, spec.Image)
+	if err != nil {
+		reason := "CreateContainerError"
+		if errors.Is(err, image.ErrNotFound) {
+			reason = "ErrImageNeverPull"
+			err = fmt.Errorf("container image %q is not present with pull policy of %s", spec.Image, spec.ImagePullPolicy)
+		}
+		return nil, reason, err
+	}
+	inst := &instance{
+		id:          fmt.Sprintf("%s.%d", spec.Name, restart),
+		restart:     restart,
+		containerID: "podbox://" + randomHex(32),
+		imageName:   img.Name,
+		imageID:     imageID(img),
+		imageArch:   img.Config.Architecture,
+		stopSignal:  stopSignal(img.Config.Config.StopSignal),
+		exited:      make(chan struct{}),
+	}
+	inst.dir = filepath.Join(s.roots.DataDir(string(s.pod.UID)), "containers", inst.id)
+	inst.cgroupPath = s.cg.ContainerPath(inst.id)
+	inst.logPath = s.roots.LogPath(s.pod.Namespace, s.pod.Name, string(s.pod.UID), spec.Name, restart)
+
+	ok := false
+	defer func() {
+		if !ok {
+			s.cleanupInstance(inst)
+		}
+	}()
+	if err := os.MkdirAll(filepath.Dir(inst.dir), 0o700); err != nil {
+		return nil, "CreateContainerError", fmt.Errorf("create container directory: %w", err)
+	}
+	rootfs, err := s.store.Mount(s.ctx, img, inst.dir)
+	if err != nil {
+		return nil, "CreateContainerError", err
+	}
+	user, err := runtime.ResolveUser(rootfs, img.Config.Config.User)
+	if err != nil {
+		return nil, "CreateContainerConfigError", err
+	}
+	env := kube.Env(spec, img.Config.Config.Env, []string{"HOSTNAME=" + s.hostname})
+	if !hasEnv(env, "PATH") {
+		env = append([]string{defaultPath}, env...)
+	}
+	if !hasEnv(env, "HOME") {
+		env = append(env, "HOME="+user.Home)
+	}
+	args, err := kube.Command(spec, img.Config.Config.Entrypoint, img.Config.Config.Cmd, env)
+	if err != nil {
+		return nil, "CreateContainerError", err
+	}
+	cwd := spec.WorkingDir
+	if cwd == "" {
+		cwd = img.Config.Config.WorkingDir
+	}
+	if cwd == "" {
+		cwd = "/"
+	}
+	inst.exec = execDefaults{env: env, cwd: cwd, user: user}
+	s.log.Debug("timing: prepared", "id", inst.id, "t", time.Since(s.startTime.Time).String())
+	lc, err := runtime.Create(s.dir.RuncRoot(), s.containerSpec(inst, rootfs))
+	if err != nil {
+		return nil, "CreateContainerError", err
+	}
+	inst.lc = lc
+	if err := s.runInstance(inst, runtime.Process{
+		Args: args, Env: env, Cwd: cwd, UID: user.UID, GID: user.GID, AdditionalGIDs: user.AdditionalGIDs,
+	}); err != nil {
+		return inst, "", err
+	}
+	ok = true
+	s.workers.Add(1)
+	go func() { defer s.workers.Done(); s.wait(c, inst) }()
+	return inst, "", nil
+}
+
+// containerSpec is the libcontainer spec of an app or init container.
+func (s *shim) containerSpec(inst *instance, rootfs string) *runtime.Spec {
+	ns := s.ns
+	switch {
+	case s.pod.Spec.HostPID:
+		ns.PID = runtime.NS{Host: true}
+	case s.pod.Spec.ShareProcessNamespace != nil && *s.pod.Spec.ShareProcessNamespace:
+		ns.PID = runtime.NS{Path: s.pidPin()}
+	default:
+		ns.PID = runtime.NS{}
+	}
+	return &runtime.Spec{
+		ImageArch:       inst.imageArch,
+		ID:              inst.id,
+		Rootfs:          rootfs,
+		CgroupPath:      inst.cgroupPath,
+		Namespaces:      ns,
+		Shm:             s.shm,
+		Binds:           s.etc.binds(),
+		NoNewPrivileges: true,
+		Seccomp:         true,
+		Masked:          true,
+		CgroupNS:        cgroups.V2(),
+	}
+}
+
+// run starts the instance's init with its output going to the log file.
+func (s *shim) runInstance(inst *instance, p runtime.Process) error {
+	if err := os.MkdirAll(filepath.Dir(inst.logPath), 0o750); err != nil {
+		return fmt.Errorf("create log directory: %w", err)
+	}
+	logf, err := os.OpenFile(inst.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND|unix.O_CLOEXEC, 0o640)
+	if err != nil {
+		return fmt.Errorf("open container log: %w", err)
+	}
+	w := crilog.NewWriter(logf)
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		logf.Close()
+		return fmt.Errorf("create stdout pipe: %w", err)
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		logf.Close()
+		outR.Close()
+		outW.Close()
+		return fmt.Errorf("create stderr pipe: %w", err)
+	}
+	inst.copies.Add(2)
+	go func() { defer inst.copies.Done(); _ = w.Copy("stdout", outR); outR.Close() }()
+	go func() { defer inst.copies.Done(); _ = w.Copy("stderr", errR); errR.Close() }()
+	go func() { inst.copies.Wait(); logf.Close() }()
+
+	done := s.reap.starting()
+	proc, err := inst.lc.Start(p, runtime.Stdio{Stdout: outW, Stderr: errW})
+	if err == nil {
+		s.reap.own(proc.Pid())
+	}
+	done()
+	outW.Close()
+	errW.Close()
+	if err != nil {
+		return err
+	}
+	inst.proc = proc
+	inst.started = time.Now()
+	s.log.Debug("timing: started", "id", inst.id, "t", time.Since(s.startTime.Time).String())
+	return nil
+}
+
+// wait waits for the instance's init to exit, then cleans the instance up
+// (killing what is left in its cgroup) and reports the exit.
+func (s *shim) wait(c *ctr, inst *instance) {
+	exit, err := inst.proc.Wait()
+	at := time.Now()
+	s.reap.disown(inst.proc.Pid())
+	if err != nil {
+		s.log.Warn("wait for container", "container", inst.id, "err", err)
+	}
+	close(inst.exited)
+	// Whatever the init left behind (possible when it shares the pod's PID
+	// namespace) goes with it, so the log pipes close.
+	_ = inst.lc.Signal(unix.SIGKILL, true)
+	waitTimeout(&inst.copies, 2*time.Second)
+	oom := false
+	if exit.Signal == int(unix.SIGKILL) {
+		if n, err := cgroups.OOMKillCount(inst.cgroupPath); err == nil && n > 0 {
+			oom = true
+		}
+	}
+	s.cleanupInstance(inst)
+	s.send(exitedEv{c: c, inst: inst, exit: exit, oom: oom, at: at})
+}
+
+// killInstance sends the stop signal, then SIGKILL to everything in the
+// container after grace, unless it exits first.
+func (s *shim) killInstance(inst *instance, grace time.Duration) {
+	if grace > 0 {
+		if err := inst.lc.Signal(inst.stopSignal, false); err != nil {
+			s.log.Debug("stop signal", "container", inst.id, "err", err)
+		}
+		select {
+		case <-inst.exited:
+			return
+		case <-time.After(grace):
+		}
+	}
+	_ = inst.lc.Signal(unix.SIGKILL, true)
+	_ = inst.lc.Signal(unix.SIGKILL, false)
+}
+
+// cleanupInstance destroys the libcontainer container and unmounts the
+// rootfs. Safe on a partly created instance.
+func (s *shim) cleanupInstance(inst *instance) {
+	if inst.lc != nil {
+		if err := inst.lc.Destroy(2 * time.Second); err != nil {
+			s.log.Warn("destroy container", "container", inst.id, "err", err)
+		}
+	}
+	if inst.dir != "" {
+		if err := image.Unmount(inst.dir); err != nil {
+			s.log.Warn("unmount container rootfs", "container", inst.id, "err", err)
+		}
+	}
+}
+
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(d):
+	}
+}
+
+func hasEnv(env []string, key string) bool {
+	for _, e := range env {
+		if strings.HasPrefix(e, key+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// imageID is what kubectl shows as a container's imageID: the name with the
+// manifest digest (a repo digest), or the config digest for unnamed images.
+func imageID(img *image.Image) string {
+	if img.Digest != "" {
+		name := img.Name
+		if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+			name = name[:i]
+		}
+		if i := strings.Index(name, "@"); i >= 0 {
+			name = name[:i]
+		}
+		return name + "@" + img.Digest.String()
+	}
+	return img.ID.String()
+}
+
+// stopSignal parses an image's StopSignal ("SIGQUIT", "QUIT", "3");
+// SIGTERM when unset or unknown.
+func stopSignal(s string) unix.Signal {
+	if s == "" {
+		return unix.SIGTERM
+	}
+	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
+		return unix.Signal(n)
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	if sig := unix.SignalNum(name); sig != 0 {
+		return sig
+	}
+	return unix.SIGTERM
+}

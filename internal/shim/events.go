@@ -1,0 +1,300 @@
+package shim
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/podbox/podbox/internal/runtime"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// ctr is the supervisor's view of one container of the pod across all its
+// instances (restarts).
+type ctr struct {
+	spec   *corev1.Container
+	init   bool
+	index  int
+	status corev1.ContainerStatus
+
+	inst     *instance   // the live instance, if any
+	starting bool        // a start is in flight
+	timer    *time.Timer // a back-off wait is pending
+	done     bool        // will not run again (init: succeeded; app: not restarted)
+	runs     int         // instances created so far
+	exec     *execInfo
+}
+
+type execInfo struct {
+	id      string
+	logPath string
+}
+
+// idle reports whether nothing is running, starting or scheduled for c.
+func (c *ctr) idle() bool { return c.inst == nil && !c.starting && c.timer == nil }
+
+// event is something the loop must react to.
+type event interface{ handle(s *shim) }
+
+type startedEv struct {
+	c    *ctr
+	inst *instance
+	// reason and err: the instance could not be created (a waiting reason
+	// such as CreateContainerConfigError) or could not start (StartError).
+	reason string
+	err    error
+}
+
+type exitedEv struct {
+	c    *ctr
+	inst *instance
+	exit runtime.Exit
+	oom  bool
+	at   time.Time
+}
+
+type timerEv struct{ c *ctr }
+
+type requestEv struct {
+	req   request
+	reply chan<- response
+}
+
+// inFlight counts starts under way (the first wave is done when it is 0).
+func (s *shim) inFlight() int {
+	n := 0
+	for _, c := range s.ctrs {
+		if c.starting {
+			n++
+		}
+	}
+	return n
+}
+
+// advance starts whatever should run now: the next init container, or,
+// once every init container succeeded, all app containers together.
+func (s *shim) advance() {
+	if s.stopping {
+		return
+	}
+	if !s.initDone {
+		for _, c := range s.ctrs {
+			if !c.init || c.done {
+				continue
+			}
+			if c.idle() && c.runs == 0 {
+				s.startCtr(c)
+			}
+			return // one init container at a time
+		}
+		s.initDone = true
+		for _, c := range s.ctrs {
+			if !c.init && c.status.State.Waiting != nil && c.status.State.Waiting.Reason == "PodInitializing" {
+				c.status.State.Waiting.Reason = "ContainerCreating"
+			}
+		}
+	}
+	for _, c := range s.ctrs {
+		if !c.init && !c.done && c.idle() && c.runs == 0 {
+			s.startCtr(c)
+		}
+	}
+}
+
+// startCtr starts a new instance of c in the background.
+func (s *shim) startCtr(c *ctr) {
+	c.starting = true
+	restart := c.runs
+	c.runs++
+	s.workers.Add(1)
+	go func() {
+		defer s.workers.Done()
+		inst, reason, err := s.startInstance(c, restart)
+		s.send(startedEv{c: c, inst: inst, reason: reason, err: err})
+	}()
+}
+
+func (e startedEv) handle(s *shim) {
+	c := e.c
+	c.starting = false
+	switch {
+	case e.err != nil && e.inst == nil:
+		// Not created: no run happened, so no restart is counted.
+		c.runs--
+		c.status.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: e.reason, Message: e.err.Error()}}
+		s.log.Warn("create container", "container", c.spec.Name, "reason", e.reason, "err", e.err)
+		if !s.stopping {
+			s.retryCreate(c)
+		}
+		return
+	case e.err != nil:
+		// Created but the process could not start: like containerd, a
+		// terminated state with reason StartError and exit code 128.
+		s.setRunning(c, e.inst)
+		s.log.Warn("start container", "container", c.spec.Name, "err", e.err)
+		exitedEv{c: c, inst: e.inst, exit: runtime.Exit{Code: 128}, at: time.Now()}.finish(s, "StartError", e.err.Error())
+		return
+	}
+	s.setRunning(c, e.inst)
+	if s.stopping {
+		s.workers.Add(1)
+		go func() { defer s.workers.Done(); s.killInstance(e.inst, 0) }()
+	}
+}
+
+// setRunning records a new live instance of c.
+func (s *shim) setRunning(c *ctr, inst *instance) {
+	c.inst = inst
+	c.exec = &execInfo{id: inst.id, logPath: inst.logPath}
+	if inst.restart > 0 && c.status.State.Terminated != nil {
+		c.status.LastTerminationState = corev1.ContainerState{Terminated: c.status.State.Terminated}
+	}
+	c.status.RestartCount = int32(inst.restart)
+	c.status.ContainerID = inst.containerID
+	c.status.ImageID = inst.imageID
+	c.status.Image = inst.imageName
+	c.status.State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(inst.started)}}
+	t := true
+	c.status.Started = &t
+	c.status.Ready = !c.init
+}
+
+func (e exitedEv) handle(s *shim) {
+	reason := "Completed"
+	if e.exit.Code != 0 {
+		reason = "Error"
+	}
+	if e.oom {
+		reason = "OOMKilled"
+	}
+	e.finish(s, reason, "")
+}
+
+// finish records the end of an instance and decides what comes next.
+func (e exitedEv) finish(s *shim, reason, message string) {
+	c := e.c
+	c.inst = nil
+	term := &corev1.ContainerStateTerminated{
+		ExitCode:    int32(e.exit.Code),
+		Signal:      int32(e.exit.Signal),
+		Reason:      reason,
+		Message:     message,
+		FinishedAt:  metav1.NewTime(e.at),
+		ContainerID: e.inst.containerID,
+	}
+	if !e.inst.started.IsZero() {
+		term.StartedAt = metav1.NewTime(e.inst.started)
+	}
+	c.status.State = corev1.ContainerState{Terminated: term}
+	f := false
+	c.status.Started = &f
+	c.status.Ready = c.init && e.exit.Code == 0
+	s.log.Info("container exited", "container", c.spec.Name, "code", e.exit.Code, "reason", reason)
+	if s.stopping {
+		c.done = true
+		return
+	}
+	if c.init && e.exit.Code == 0 {
+		c.done = true
+		s.advance()
+		return
+	}
+	if !s.restarts(c, e.exit.Code) {
+		c.done = true
+		return
+	}
+	s.scheduleRestart(c, e.at)
+}
+
+// restarts applies the restart policy: init containers restart on failure
+// unless the policy is Never; app containers by the policy.
+func (s *shim) restarts(c *ctr, code int) bool {
+	switch s.pod.Spec.RestartPolicy {
+	case corev1.RestartPolicyNever:
+		return false
+	case corev1.RestartPolicyOnFailure:
+		return code != 0
+	default:
+		return !c.init || code != 0
+	}
+}
+
+func backOffKey(c *ctr) string { return c.spec.Name }
+
+// scheduleRestart restarts c now if it is not in back-off, else shows
+// CrashLoopBackOff and waits.
+func (s *shim) scheduleRestart(c *ctr, finished time.Time) {
+	now := time.Now()
+	key := backOffKey(c)
+	wait := s.backoff.wait(key, finished, now)
+	if wait <= 0 {
+		s.backoff.next(key, now)
+		s.startCtr(c)
+		return
+	}
+	c.status.LastTerminationState = corev1.ContainerState{Terminated: c.status.State.Terminated}
+	c.status.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{
+		Reason: "CrashLoopBackOff",
+		Message: fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)",
+			s.backoff.current(key), c.spec.Name, s.pod.Name, s.pod.Namespace, s.pod.UID),
+	}}
+	c.timer = s.after(wait, c)
+}
+
+// retryCreate retries a container that could not be created, with the
+// back-off, without counting a restart.
+func (s *shim) retryCreate(c *ctr) {
+	key := "create/" + backOffKey(c)
+	now := time.Now()
+	s.backoff.next(key, now)
+	c.timer = s.after(s.backoff.current(key), c)
+}
+
+func (s *shim) after(d time.Duration, c *ctr) *time.Timer {
+	return time.AfterFunc(d, func() {
+		s.send(timerEv{c: c})
+	})
+}
+
+func (e timerEv) handle(s *shim) {
+	c := e.c
+	if c.timer == nil {
+		return
+	}
+	c.timer = nil
+	if s.stopping {
+		return
+	}
+	if c.status.State.Waiting != nil && c.status.State.Waiting.Reason == "CrashLoopBackOff" {
+		s.backoff.next(backOffKey(c), time.Now())
+	}
+	s.startCtr(c)
+}
+
+// stop stops every container (stop signal, then SIGKILL after grace) and
+// makes the loop finish once they are all gone.
+func (s *shim) stop(grace time.Duration, deleting bool) {
+	if deleting && s.deleting == nil {
+		now := metav1.Now()
+		s.deleting = &now
+	}
+	if s.stopping {
+		return
+	}
+	s.stopping = true
+	s.log.Info("stopping pod", "grace", grace)
+	for _, c := range s.ctrs {
+		if c.timer != nil {
+			c.timer.Stop()
+			c.timer = nil
+			if c.status.LastTerminationState.Terminated != nil && c.status.State.Waiting != nil {
+				c.status.State = c.status.LastTerminationState
+			}
+		}
+		if c.inst != nil {
+			inst := c.inst
+			s.workers.Add(1)
+			go func() { defer s.workers.Done(); s.killInstance(inst, grace) }()
+		}
+	}
+}

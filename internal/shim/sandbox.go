@@ -1,0 +1,215 @@
+package shim
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/podbox/podbox/cgroups"
+	"github.com/podbox/podbox/internal/nsutil"
+	"github.com/podbox/podbox/internal/runtime"
+	"golang.org/x/sys/unix"
+)
+
+// shmSize is the size of a pod's /dev/shm (Docker's and the kubelet's
+// default).
+const shmSize = "67108864"
+
+// etcFiles are the per-pod files bind-mounted read-only into every
+// container.
+type etcFiles struct{ hosts, hostname, resolv string }
+
+func (e etcFiles) binds() []runtime.Bind {
+	return []runtime.Bind{
+		{Source: e.hosts, Destination: "/etc/hosts", ReadOnly: true},
+		{Source: e.hostname, Destination: "/etc/hostname", ReadOnly: true},
+		{Source: e.resolv, Destination: "/etc/resolv.conf", ReadOnly: true},
+	}
+}
+
+// createSandbox makes the pod cgroup, pins the pod's namespaces, writes the
+// per-pod /etc files, mounts /dev/shm and starts pause (in the background:
+// containers that do not share pause's PID namespace start alongside it).
+// On error the caller tears down what was made.
+func (s *shim) createSandbox() error {
+	pod := s.pod
+	cg, err := cgroups.CreatePod(s.rec.CgroupParent, string(pod.UID))
+	if err != nil {
+		return err
+	}
+	s.cg = cg
+	if s.hostname, err = PodHostname(pod); err != nil {
+		return err
+	}
+	nsDir := s.dir.NsDir()
+	if err := nsutil.Pin(nsDir, nsutil.PinOptions{
+		Net: !pod.Spec.HostNetwork, IPC: !pod.Spec.HostIPC, UTS: !pod.Spec.HostNetwork, Hostname: s.hostname,
+	}); err != nil {
+		return err
+	}
+	pinned := func(host bool, name string) runtime.NS {
+		if host {
+			return runtime.NS{Host: true}
+		}
+		return runtime.NS{Path: filepath.Join(nsDir, name)}
+	}
+	s.ns = runtime.Namespaces{
+		Net: pinned(pod.Spec.HostNetwork, nsutil.Net),
+		IPC: pinned(pod.Spec.HostIPC, nsutil.IPC),
+		UTS: pinned(pod.Spec.HostNetwork, nsutil.UTS),
+		PID: runtime.NS{Host: pod.Spec.HostPID},
+	}
+	if err := s.writeEtc(); err != nil {
+		return err
+	}
+	if err := s.mountShm(); err != nil {
+		return err
+	}
+	s.log.Debug("timing: sandbox made", "t", time.Since(s.startTime.Time).String())
+	s.pauseReady = make(chan struct{})
+	s.workers.Add(1)
+	go func() {
+		defer s.workers.Done()
+		s.pauseErr = s.startPause()
+		close(s.pauseReady)
+		s.send(pauseStartedEv{})
+	}()
+	return nil
+}
+
+func (s *shim) writeEtc() error {
+	dir := s.dir.EtcDir()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create pod etc directory: %w", err)
+	}
+	s.etc = etcFiles{
+		hosts:    filepath.Join(dir, "hosts"),
+		hostname: filepath.Join(dir, "hostname"),
+		resolv:   filepath.Join(dir, "resolv.conf"),
+	}
+	var hosts []byte
+	if s.pod.Spec.HostNetwork {
+		host, _ := os.ReadFile("/etc/hosts")
+		hosts = HostNetworkHostsFile(s.pod, host)
+	} else {
+		hosts = HostsFile(s.pod, s.hostname, nil)
+	}
+	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
+	dns, warning := PodDNS(s.pod, ParseResolvConf(bytes.NewReader(hostResolv)))
+	if warning != "" {
+		s.log.Warn(warning)
+	}
+	for path, data := range map[string][]byte{
+		s.etc.hosts:    hosts,
+		s.etc.hostname: []byte(s.hostname + "\n"),
+		s.etc.resolv:   dns.ResolvConf(),
+	} {
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			return fmt.Errorf("write pod %s: %w", filepath.Base(path), err)
+		}
+	}
+	return nil
+}
+
+// mountShm mounts the pod's /dev/shm tmpfs (POSIX shm is file based, so IPC
+// sharing needs one tmpfs for the whole pod), or uses the host's for
+// hostIPC pods.
+func (s *shim) mountShm() error {
+	if s.pod.Spec.HostIPC {
+		s.shm = "/dev/shm"
+		return nil
+	}
+	dir := s.dir.ShmDir()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create pod shm: %w", err)
+	}
+	if err := unix.Mount("shm", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=1777,size="+shmSize); err != nil {
+		return fmt.Errorf("mount pod shm on %s: %w", dir, err)
+	}
+	s.shm = dir
+	return nil
+}
+
+// startPause starts the pause container and pins its PID namespace.
+func (s *shim) startPause() error {
+	rootfs, err := PauseRootfs(s.roots.Root, s.rec.PauseBinary)
+	if err != nil {
+		return err
+	}
+	c, err := runtime.Create(s.dir.RuncRoot(), pauseSpec(rootfs, s.cg.ContainerPath(pauseID), s.ns))
+	if err != nil {
+		return err
+	}
+	s.pause = c
+	done := s.reap.starting()
+	p, err := c.Start(pauseProcess, runtime.Stdio{Stderr: os.Stderr})
+	if err == nil {
+		s.reap.own(p.Pid())
+	}
+	done()
+	if err != nil {
+		return fmt.Errorf("start pause: %w", err)
+	}
+	s.pauseP = p
+	s.log.Debug("timing: pause started", "t", time.Since(s.startTime.Time).String())
+	s.pauseExited = make(chan struct{})
+	s.workers.Add(1)
+	go func() {
+		defer s.workers.Done()
+		_, _ = p.Wait()
+		s.reap.disown(p.Pid())
+		close(s.pauseExited)
+		s.send(pauseExitedEv{})
+	}()
+	if !s.pod.Spec.HostPID {
+		if err := nsutil.PinPID(s.dir.NsDir(), p.Pid()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pidPin waits for pause and returns the pinned path of its PID namespace.
+func (s *shim) pidPin() string {
+	<-s.pauseReady
+	if s.pauseErr != nil {
+		return filepath.Join(s.dir.NsDir(), "pid-unavailable")
+	}
+	return filepath.Join(s.dir.NsDir(), nsutil.PID)
+}
+
+type pauseExitedEv struct{}
+
+func (pauseExitedEv) handle(s *shim) {
+	if s.stopping {
+		return
+	}
+	s.log.Warn("pause exited: the pod sandbox is gone")
+	s.setCondition("PodReadyToStartContainers", false, "SandboxDied", "the pause process exited")
+}
+
+// teardownSandbox stops pause and removes everything the sandbox made
+// (containers are already gone).
+func (s *shim) teardownSandbox() {
+	if s.pauseReady != nil {
+		<-s.pauseReady
+	}
+	if s.pauseP != nil {
+		_ = s.pauseP.Signal(unix.SIGKILL)
+		<-s.pauseExited
+	}
+	if err := Teardown(s.dir, s.rec); err != nil {
+		s.log.Error("tear down sandbox", "err", err)
+	}
+}
+
+type pauseStartedEv struct{}
+
+func (pauseStartedEv) handle(s *shim) {
+	if s.pauseErr != nil && s.failed == nil {
+		s.failed = s.pauseErr
+		s.stop(0, false)
+	}
+}

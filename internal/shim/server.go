@@ -1,0 +1,144 @@
+package shim
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/podbox/podbox/internal/podstate"
+	"golang.org/x/sys/unix"
+)
+
+// request is what the CLI asks a shim over its socket: one JSON object per
+// connection, answered with one response when the work is done.
+type request struct {
+	// Op is "stop" (stop every container and tear the sandbox down; the pod
+	// stays listed) or "delete" (the same, and the pod shows as Terminating
+	// meanwhile).
+	Op string `json:"op"`
+	// GracePeriod overrides terminationGracePeriodSeconds when set.
+	GracePeriod *int64 `json:"gracePeriod,omitempty"`
+}
+
+type response struct {
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+}
+
+// socketAddr returns an address for path that fits in sun_path (108 bytes)
+// however deep the state root is, by going through an O_PATH descriptor of
+// its directory. The returned file must stay open while the address is
+// used.
+func socketAddr(path string) (string, *os.File, error) {
+	if len(path) < 100 {
+		return path, nil, nil
+	}
+	d, err := os.OpenFile(filepath.Dir(path), unix.O_PATH, 0)
+	if err != nil {
+		return "", nil, err
+	}
+	return "/proc/self/fd/" + strconv.Itoa(int(d.Fd())) + "/" + filepath.Base(path), d, nil
+}
+
+// serve listens on the pod's socket and forwards requests to the loop.
+func (s *shim) serve() (net.Listener, error) {
+	path := s.dir.Socket()
+	_ = os.Remove(path)
+	addr, d, err := socketAddr(path)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", path, err)
+	}
+	l, err := net.Listen("unix", addr)
+	if d != nil {
+		d.Close()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", path, err)
+	}
+	go func() {
+		for {
+			conn, err := l.Accept()
+			if err != nil {
+				return
+			}
+			s.workers.Add(1)
+			go func() { defer s.workers.Done(); s.handleConn(conn) }()
+		}
+	}()
+	return l, nil
+}
+
+func (s *shim) handleConn(conn net.Conn) {
+	defer conn.Close()
+	var req request
+	if err := json.NewDecoder(bufio.NewReader(conn)).Decode(&req); err != nil {
+		_ = json.NewEncoder(conn).Encode(response{Error: "bad request: " + err.Error()})
+		return
+	}
+	reply := make(chan response, 1)
+	select {
+	case s.events <- requestEv{req: req, reply: reply}:
+	case <-s.ctx.Done():
+		_ = json.NewEncoder(conn).Encode(response{OK: true})
+		return
+	}
+	_ = json.NewEncoder(conn).Encode(<-reply)
+}
+
+func (e requestEv) handle(s *shim) {
+	switch e.req.Op {
+	case "stop", "delete":
+		s.stop(s.gracePeriod(e.req.GracePeriod), e.req.Op == "delete")
+		s.waiters = append(s.waiters, e.reply)
+	default:
+		e.reply <- response{Error: fmt.Sprintf("unknown request %q", e.req.Op)}
+	}
+}
+
+// ErrShimGone is returned when a pod's shim cannot be reached.
+var ErrShimGone = errors.New("the pod's shim is not running")
+
+// Request sends a stop or delete request to the shim of the pod in dir and
+// waits for it to be carried out (or for timeout).
+func Request(dir podstate.Dir, op string, grace *int64, timeout time.Duration) error {
+	addr, d, err := socketAddr(dir.Socket())
+	if err != nil {
+		return fmt.Errorf("reach shim of %s: %w", dir, err)
+	}
+	if d != nil {
+		defer d.Close()
+	}
+	// A shim that is starting holds the lock but may not listen yet.
+	var conn net.Conn
+	for start := time.Now(); ; {
+		conn, err = net.DialTimeout("unix", addr, 2*time.Second)
+		if err == nil {
+			break
+		}
+		if !dir.ShimAlive() || time.Since(start) > 30*time.Second {
+			return fmt.Errorf("%w: %v", ErrShimGone, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	defer conn.Close()
+	if timeout > 0 {
+		_ = conn.SetDeadline(time.Now().Add(timeout))
+	}
+	if err := json.NewEncoder(conn).Encode(request{Op: op, GracePeriod: grace}); err != nil {
+		return fmt.Errorf("send %s request to shim: %w", op, err)
+	}
+	var resp response
+	if err := json.NewDecoder(conn).Decode(&resp); err != nil {
+		return fmt.Errorf("%s: no answer from shim: %w", op, err)
+	}
+	if resp.Error != "" {
+		return fmt.Errorf("%s: %s", op, resp.Error)
+	}
+	return nil
+}

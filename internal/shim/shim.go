@@ -1,0 +1,271 @@
+package shim
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/podbox/podbox/cgroups"
+	"github.com/podbox/podbox/image"
+	"github.com/podbox/podbox/internal/podstate"
+	"github.com/podbox/podbox/internal/runtime"
+	"golang.org/x/sys/unix"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// How the shim is started: argv[1] is Arg, the environment names the pod's
+// state directory and the inherited fd on which to report readiness.
+const (
+	Arg        = "shim"
+	EnvPodDir  = "_PODBOX_SHIM_POD_DIR"
+	EnvReadyFD = "_PODBOX_SHIM_READY_FD"
+	// EnvLockFD names the inherited fd of the pod's shim lock, taken by
+	// the CLI when it created the pod and held by the shim from then on.
+	EnvLockFD = "_PODBOX_SHIM_LOCK_FD"
+)
+
+// IsShim reports whether this process was started as a pod shim.
+func IsShim() bool {
+	return len(os.Args) > 1 && os.Args[1] == Arg && os.Getenv(EnvPodDir) != ""
+}
+
+// shim is the supervisor's state. Everything below the event loop line is
+// owned by the loop goroutine.
+type shim struct {
+	dir   podstate.Dir
+	rec   *podstate.Record
+	pod   *corev1.Pod
+	roots podstate.Roots
+	log   *slog.Logger
+	store *image.Store
+	reap  *reaper
+
+	cg       *cgroups.Pod
+	ns       runtime.Namespaces
+	hostname string
+	etc      etcFiles
+	shm      string
+	pause    *runtime.Container
+	pauseP   *runtime.Proc
+
+	pauseReady  chan struct{} // closed when startPause returned
+	pauseErr    error         // its result, readable after pauseReady
+	pauseExited chan struct{} // closed when pause exited
+
+	events  chan event
+	ctx     context.Context
+	cancel  context.CancelFunc
+	workers sync.WaitGroup
+
+	// --- owned by the event loop ---
+	ctrs      []*ctr
+	byName    map[string]*ctr
+	backoff   *backOff
+	phase     corev1.PodPhase
+	conds     map[corev1.PodConditionType]corev1.PodCondition
+	startTime metav1.Time
+	initDone  bool
+	stopping  bool
+	deleting  *metav1.Time
+	waiters   []chan<- response
+	ready     *os.File // the CLI's readiness pipe, until answered
+	failed    error    // why the pod could not start (reported to the CLI)
+}
+
+// Main is the body of a shim process; it returns the exit code.
+func Main() int {
+	dir := podstate.Dir(os.Getenv(EnvPodDir))
+	var ready *os.File
+	if fd, err := strconv.Atoi(os.Getenv(EnvReadyFD)); err == nil {
+		ready = os.NewFile(uintptr(fd), "ready")
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	var lock *os.File
+	if fd, err := strconv.Atoi(os.Getenv(EnvLockFD)); err == nil {
+		lock = os.NewFile(uintptr(fd), "shim.lock")
+	} else if lock, err = dir.HoldShimLock(); err != nil {
+		reportReady(ready, err)
+		return 1
+	}
+	defer lock.Close()
+	s, err := newShim(dir, log)
+	if err != nil {
+		reportReady(ready, err)
+		return 1
+	}
+	s.ready = ready
+	return s.run()
+}
+
+// reportReady tells the CLI that started the shim whether the pod is up.
+func reportReady(ready *os.File, err error) {
+	if ready == nil {
+		return
+	}
+	msg := "ok\n"
+	if err != nil {
+		msg = "error: " + err.Error() + "\n"
+	}
+	_, _ = ready.WriteString(msg)
+	ready.Close()
+}
+
+func newShim(dir podstate.Dir, log *slog.Logger) (*shim, error) {
+	rec, err := dir.ReadRecord()
+	if err != nil {
+		return nil, err
+	}
+	store, err := image.Open(image.Options{Root: rec.Roots.Root})
+	if err != nil {
+		return nil, fmt.Errorf("open image store: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &shim{
+		dir: dir, rec: rec, pod: rec.Pod, roots: rec.Roots, log: log, store: store,
+		reap:    newReaper(),
+		events:  make(chan event, 64),
+		ctx:     ctx,
+		cancel:  cancel,
+		byName:  map[string]*ctr{},
+		backoff: newBackOff(rec.BackOffBase, rec.BackOffMax),
+		conds:   map[corev1.PodConditionType]corev1.PodCondition{},
+		phase:   corev1.PodPending,
+	}
+	for i := range rec.Pod.Spec.InitContainers {
+		s.addCtr(&rec.Pod.Spec.InitContainers[i], true, i)
+	}
+	for i := range rec.Pod.Spec.Containers {
+		s.addCtr(&rec.Pod.Spec.Containers[i], false, i)
+	}
+	return s, nil
+}
+
+func (s *shim) addCtr(spec *corev1.Container, init bool, idx int) {
+	c := &ctr{spec: spec, init: init, index: idx}
+	c.status = corev1.ContainerStatus{Name: spec.Name, Image: spec.Image}
+	reason := "ContainerCreating"
+	if len(s.pod.Spec.InitContainers) > 0 {
+		reason = "PodInitializing"
+	}
+	c.status.State.Waiting = &corev1.ContainerStateWaiting{Reason: reason}
+	s.ctrs = append(s.ctrs, c)
+	s.byName[spec.Name] = c
+}
+
+// run builds the sandbox, starts the first containers, reports readiness
+// and supervises the pod until it is stopped or finished.
+func (s *shim) run() int {
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		reportReady(s.ready, fmt.Errorf("become child subreaper: %w", err))
+		return 1
+	}
+	stopReaper := make(chan struct{})
+	go s.reap.run(stopReaper)
+	defer close(stopReaper)
+
+	s.startTime = metav1.Now()
+	if err := s.createSandbox(); err != nil {
+		s.log.Error("create sandbox", "err", err)
+		s.teardownSandbox()
+		reportReady(s.ready, err)
+		return 1
+	}
+	s.setCondition(corev1.PodReadyToStartContainers, true, "", "")
+
+	sigc := make(chan os.Signal, 4)
+	signal.Notify(sigc, unix.SIGTERM, unix.SIGINT)
+	signal.Ignore(unix.SIGHUP, unix.SIGPIPE)
+	srv, err := s.serve()
+	if err != nil {
+		s.teardownSandbox()
+		reportReady(s.ready, err)
+		return 1
+	}
+	defer srv.Close()
+
+	s.advance()
+	s.writeStatus(false)
+	return s.loop(sigc)
+}
+
+// signalReady answers the CLI once the first containers have started (or
+// failed to) and pause is up.
+func (s *shim) signalReady() {
+	if s.ready != nil {
+		reportReady(s.ready, s.failed)
+		s.ready = nil
+	}
+}
+
+func (s *shim) pauseStarted() bool {
+	select {
+	case <-s.pauseReady:
+		return true
+	default:
+		return false
+	}
+}
+
+// loop handles events until the pod is finished; then it tears the
+// sandbox down, writes the final status and answers waiting requests.
+func (s *shim) loop(sigc <-chan os.Signal) int {
+	for !s.finished() {
+		select {
+		case ev := <-s.events:
+			ev.handle(s)
+		case <-sigc:
+			s.stop(s.gracePeriod(nil), false)
+		}
+		if s.finished() {
+			break
+		}
+		s.writeStatus(false)
+		if s.ready != nil && s.failed == nil && s.inFlight() == 0 && s.pauseStarted() {
+			s.signalReady()
+		}
+	}
+	s.cancel()
+	s.teardownSandbox()
+	if s.failed != nil && s.ready != nil {
+		// The pod never came up: the CLI removes it, so leave no status.
+		s.signalReady()
+		s.workers.Wait()
+		return 1
+	}
+	s.writeStatus(true)
+	s.signalReady()
+	for _, w := range s.waiters {
+		w <- response{OK: true}
+	}
+	s.workers.Wait()
+	return 0
+}
+
+// finished reports whether nothing runs and nothing will run again.
+func (s *shim) finished() bool {
+	for _, c := range s.ctrs {
+		if c.inst != nil || c.starting || c.timer != nil {
+			return false
+		}
+	}
+	if s.stopping {
+		return true
+	}
+	return s.terminal()
+}
+
+func (s *shim) gracePeriod(override *int64) time.Duration {
+	if override != nil {
+		return time.Duration(*override) * time.Second
+	}
+	if g := s.pod.Spec.TerminationGracePeriodSeconds; g != nil {
+		return time.Duration(*g) * time.Second
+	}
+	return 30 * time.Second
+}

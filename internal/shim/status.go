@@ -1,0 +1,312 @@
+package shim
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/podbox/podbox/internal/podstate"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// send hands an event to the loop unless the shim is shutting down.
+func (s *shim) send(ev event) {
+	select {
+	case s.events <- ev:
+	case <-s.ctx.Done():
+	}
+}
+
+// terminal reports whether the pod reached Succeeded or Failed.
+func (s *shim) terminal() bool {
+	p := s.computePhase()
+	return p == corev1.PodSucceeded || p == corev1.PodFailed
+}
+
+func (s *shim) statuses() (initSt, appSt []corev1.ContainerStatus) {
+	for _, c := range s.ctrs {
+		st := *c.status.DeepCopy()
+		if c.init {
+			initSt = append(initSt, st)
+		} else {
+			appSt = append(appSt, st)
+		}
+	}
+	return initSt, appSt
+}
+
+func (s *shim) computePhase() corev1.PodPhase {
+	initSt, appSt := s.statuses()
+	return PodPhase(s.pod, append(appSt, initSt...), s.stopping)
+}
+
+// setCondition sets a pod condition, keeping its transition time when its
+// status does not change.
+func (s *shim) setCondition(t corev1.PodConditionType, ok bool, reason, msg string) {
+	st := corev1.ConditionFalse
+	if ok {
+		st = corev1.ConditionTrue
+	}
+	old, had := s.conds[t]
+	c := corev1.PodCondition{Type: t, Status: st, Reason: reason, Message: msg, LastTransitionTime: metav1.Now()}
+	if had && old.Status == st {
+		c.LastTransitionTime = old.LastTransitionTime
+	}
+	s.conds[t] = c
+}
+
+// podStatus builds the pod's v1 status from the supervisor's state.
+func (s *shim) podStatus() corev1.PodStatus {
+	initSt, appSt := s.statuses()
+	phase := PodPhase(s.pod, append(append([]corev1.ContainerStatus{}, appSt...), initSt...), s.stopping)
+	s.phase = phase
+
+	s.setCondition(corev1.PodScheduled, true, "", "")
+	if _, ok := s.conds[corev1.PodReadyToStartContainers]; !ok {
+		s.setCondition(corev1.PodReadyToStartContainers, false, "", "")
+	}
+	if phase == corev1.PodSucceeded || phase == corev1.PodFailed {
+		s.setCondition(corev1.PodReadyToStartContainers, false, "", "")
+	}
+	okI, reasonI, msgI := initializedCondition(s.pod, initSt, phase)
+	s.setCondition(corev1.PodInitialized, okI, reasonI, msgI)
+	okC, reasonC, msgC := containersReadyCondition(s.pod, appSt, phase)
+	s.setCondition(corev1.ContainersReady, okC, reasonC, msgC)
+	s.setCondition(corev1.PodReady, okC, reasonC, msgC)
+
+	st := corev1.PodStatus{
+		Phase:                 phase,
+		StartTime:             &s.startTime,
+		QOSClass:              corev1.PodQOSBestEffort,
+		InitContainerStatuses: initSt,
+		ContainerStatuses:     appSt,
+		HostIP:                "",
+	}
+	for _, t := range []corev1.PodConditionType{
+		corev1.PodReadyToStartContainers, corev1.PodInitialized, corev1.PodReady,
+		corev1.ContainersReady, corev1.PodScheduled,
+	} {
+		st.Conditions = append(st.Conditions, s.conds[t])
+	}
+	return st
+}
+
+// writeStatus writes status.json; final marks the shim's last word.
+func (s *shim) writeStatus(final bool) {
+	st := &podstate.Status{
+		Pod:               s.podStatus(),
+		Containers:        map[string]*podstate.Container{},
+		DeletionTimestamp: s.deleting,
+		Final:             final,
+		ShimPID:           os.Getpid(),
+		Updated:           time.Now(),
+	}
+	for _, c := range s.ctrs {
+		pc := &podstate.Container{Restarts: int(c.status.RestartCount)}
+		if c.exec != nil {
+			pc.LogPath = c.exec.logPath
+		}
+		if c.inst != nil {
+			pc.ID = c.inst.id
+			pc.Running = true
+			pc.Exec = &podstate.ExecDefaults{
+				Env: c.inst.exec.env, Cwd: c.inst.exec.cwd,
+				UID: c.inst.exec.user.UID, GID: c.inst.exec.user.GID, AdditionalGIDs: c.inst.exec.user.AdditionalGIDs,
+			}
+		}
+		st.Containers[c.spec.Name] = pc
+	}
+	if err := s.dir.WriteStatus(st); err != nil {
+		s.log.Error("write status", "err", err)
+	}
+}
+
+// PodPhase is the kubelet's getPhase: the phase of a pod given the status
+// of all its containers (init and app). podIsTerminal is set for a pod that
+// is being stopped: its containers will not be restarted.
+func PodPhase(pod *corev1.Pod, all []corev1.ContainerStatus, podIsTerminal bool) corev1.PodPhase {
+	byName := map[string]*corev1.ContainerStatus{}
+	for i := range all {
+		byName[all[i].Name] = &all[i]
+	}
+	pendingInit, failedInit := 0, 0
+	for _, c := range pod.Spec.InitContainers {
+		if isSidecar(&c) {
+			continue
+		}
+		cs, ok := byName[c.Name]
+		switch {
+		case !ok:
+			pendingInit++
+		case cs.State.Running != nil:
+			pendingInit++
+		case cs.State.Terminated != nil:
+			if cs.State.Terminated.ExitCode != 0 {
+				failedInit++
+			}
+		case cs.State.Waiting != nil:
+			if cs.LastTerminationState.Terminated != nil {
+				if cs.LastTerminationState.Terminated.ExitCode != 0 {
+					failedInit++
+				}
+			} else {
+				pendingInit++
+			}
+		default:
+			pendingInit++
+		}
+	}
+	unknown, running, waiting, stopped, succeeded := 0, 0, 0, 0, 0
+	for _, c := range pod.Spec.InitContainers {
+		if !isSidecar(&c) {
+			continue
+		}
+		cs, ok := byName[c.Name]
+		switch {
+		case !ok:
+			unknown++
+		case cs.State.Running != nil:
+			if cs.Started == nil || !*cs.Started {
+				pendingInit++
+			}
+			running++
+		case cs.State.Terminated != nil:
+		case cs.State.Waiting != nil:
+			if cs.LastTerminationState.Terminated == nil {
+				pendingInit++
+				waiting++
+			}
+		default:
+			pendingInit++
+			unknown++
+		}
+	}
+	anyRegularStarted := false
+	for _, c := range pod.Spec.Containers {
+		cs, ok := byName[c.Name]
+		if !ok {
+			unknown++
+			continue
+		}
+		switch {
+		case cs.State.Running != nil:
+			running++
+			anyRegularStarted = true
+		case cs.State.Terminated != nil:
+			stopped++
+			anyRegularStarted = true
+			if cs.State.Terminated.ExitCode == 0 {
+				succeeded++
+			}
+		case cs.State.Waiting != nil:
+			if cs.LastTerminationState.Terminated != nil {
+				stopped++
+				anyRegularStarted = true
+			} else {
+				waiting++
+			}
+		default:
+			unknown++
+		}
+	}
+	if failedInit > 0 && pod.Spec.RestartPolicy == corev1.RestartPolicyNever {
+		return corev1.PodFailed
+	}
+	switch {
+	case pendingInit > 0 && !anyRegularStarted, waiting > 0:
+		if podIsTerminal && running == 0 {
+			return terminalPhase(stopped, succeeded, failedInit)
+		}
+		return corev1.PodPending
+	case running > 0 && unknown == 0:
+		return corev1.PodRunning
+	case running == 0 && stopped > 0 && unknown == 0:
+		if podIsTerminal {
+			return terminalPhase(stopped, succeeded, failedInit)
+		}
+		if pod.Spec.RestartPolicy == corev1.RestartPolicyAlways {
+			return corev1.PodRunning
+		}
+		if stopped == succeeded {
+			return corev1.PodSucceeded
+		}
+		if pod.Spec.RestartPolicy == corev1.RestartPolicyNever {
+			return corev1.PodFailed
+		}
+		return corev1.PodRunning
+	default:
+		return corev1.PodPending
+	}
+}
+
+// terminalPhase is the phase of a pod that will run nothing more.
+func terminalPhase(stopped, succeeded, failedInit int) corev1.PodPhase {
+	if stopped > 0 && stopped == succeeded && failedInit == 0 {
+		return corev1.PodSucceeded
+	}
+	return corev1.PodFailed
+}
+
+func isSidecar(c *corev1.Container) bool {
+	return c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways
+}
+
+// initializedCondition is the kubelet's Initialized condition.
+func initializedCondition(pod *corev1.Pod, initSt []corev1.ContainerStatus, phase corev1.PodPhase) (bool, string, string) {
+	if len(pod.Spec.InitContainers) == 0 {
+		return true, "", ""
+	}
+	var incomplete []string
+	for _, c := range pod.Spec.InitContainers {
+		var cs *corev1.ContainerStatus
+		for i := range initSt {
+			if initSt[i].Name == c.Name {
+				cs = &initSt[i]
+			}
+		}
+		if isSidecar(&c) {
+			if cs == nil || cs.Started == nil || !*cs.Started {
+				incomplete = append(incomplete, c.Name)
+			}
+			continue
+		}
+		if cs == nil || cs.State.Terminated == nil || cs.State.Terminated.ExitCode != 0 {
+			if !(cs != nil && cs.Ready) {
+				incomplete = append(incomplete, c.Name)
+			}
+		}
+	}
+	if len(incomplete) == 0 {
+		return true, "", ""
+	}
+	if phase == corev1.PodSucceeded {
+		return true, "PodCompleted", ""
+	}
+	return false, "ContainersNotInitialized", fmt.Sprintf("containers with incomplete status: [%s]", strings.Join(incomplete, " "))
+}
+
+// containersReadyCondition is the kubelet's ContainersReady (and, with no
+// readiness gates, Ready) condition.
+func containersReadyCondition(pod *corev1.Pod, appSt []corev1.ContainerStatus, phase corev1.PodPhase) (bool, string, string) {
+	if phase == corev1.PodSucceeded {
+		return false, "PodCompleted", ""
+	}
+	var unready []string
+	for _, c := range pod.Spec.Containers {
+		ready := false
+		for _, cs := range appSt {
+			if cs.Name == c.Name {
+				ready = cs.Ready
+			}
+		}
+		if !ready {
+			unready = append(unready, c.Name)
+		}
+	}
+	if len(unready) == 0 {
+		return true, "", ""
+	}
+	return false, "ContainersNotReady", fmt.Sprintf("containers with unready status: [%s]", strings.Join(unready, " "))
+}

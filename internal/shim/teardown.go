@@ -1,0 +1,149 @@
+package shim
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/podbox/podbox/cgroups"
+	"github.com/podbox/podbox/image"
+	"github.com/podbox/podbox/internal/nsutil"
+	"github.com/podbox/podbox/internal/podstate"
+	"github.com/podbox/podbox/internal/runtime"
+	"golang.org/x/sys/unix"
+)
+
+// Teardown removes everything a pod's sandbox made, working only from what
+// is on disk, so it serves both a shim finishing normally and the CLI
+// cleaning up after a shim that was killed: every container (killed if still
+// running, then destroyed), container rootfs mounts and dirs, pinned
+// namespaces, the /dev/shm tmpfs, the pod cgroup (killing anything left in
+// it) and the pod's data dir. It keeps the pod's record, status and logs.
+// It is idempotent and carries on past errors, returning them all.
+func Teardown(dir podstate.Dir, rec *podstate.Record) error {
+	var errs []error
+	uid := string(rec.Pod.UID)
+	ids, err := runtime.List(dir.RuncRoot())
+	if err != nil {
+		errs = append(errs, err)
+	}
+	// Containers first, pause last.
+	sort.SliceStable(ids, func(i, j int) bool { return ids[i] != pauseID && ids[j] == pauseID })
+	for _, id := range ids {
+		c, err := runtime.Load(dir.RuncRoot(), id)
+		if err != nil {
+			// State without a usable state.json (a crash mid-create).
+			if rerr := os.RemoveAll(filepath.Join(dir.RuncRoot(), id)); rerr != nil {
+				errs = append(errs, rerr)
+			}
+			continue
+		}
+		if err := c.Destroy(5 * time.Second); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	dataDir := rec.Roots.DataDir(uid)
+	ctrDirs, _ := filepath.Glob(filepath.Join(dataDir, "containers", "*"))
+	for _, d := range ctrDirs {
+		if err := image.Unmount(d); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := nsutil.Unpin(dir.NsDir()); err != nil {
+		errs = append(errs, err)
+	}
+	if err := unmountAll(dir.ShmDir()); err != nil {
+		errs = append(errs, err)
+	}
+	if err := cgroups.RemovePod(rec.CgroupParent, uid); err != nil {
+		errs = append(errs, err)
+	}
+	// Anything still mounted below the pod's directories goes too.
+	for _, d := range []string{string(dir), dataDir} {
+		if err := unmountAll(d); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	for _, d := range []string{dataDir, dir.ShmDir(), dir.RuncRoot(), dir.EtcDir()} {
+		if err := os.RemoveAll(d); err != nil {
+			errs = append(errs, fmt.Errorf("remove %s: %w", d, err))
+		}
+	}
+	_ = os.Remove(dir.Socket())
+	return errors.Join(errs...)
+}
+
+// unmountAll unmounts every mount at or below dir, deepest first.
+func unmountAll(dir string) error {
+	mounts, err := MountsUnder(dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for i := len(mounts) - 1; i >= 0; i-- {
+		if err := unix.Unmount(mounts[i], unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+			errs = append(errs, fmt.Errorf("unmount %s: %w", mounts[i], err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// MountsUnder lists the mount points at or below dir, in mount order.
+func MountsUnder(dir string) ([]string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, fmt.Errorf("read mounts: %w", err)
+	}
+	defer f.Close()
+	dir = filepath.Clean(dir)
+	var out []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64*1024), 1024*1024)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 {
+			continue
+		}
+		mp := unescapeMount(fields[4])
+		if mp == dir || strings.HasPrefix(mp, dir+"/") {
+			out = append(out, mp)
+		}
+	}
+	return out, sc.Err()
+}
+
+// unescapeMount undoes mountinfo's octal escapes (\040 for a space, ...).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+4 <= len(s) {
+			v, ok := octal(s[i+1 : i+4])
+			if ok {
+				b.WriteByte(v)
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func octal(s string) (byte, bool) {
+	var v byte
+	for _, c := range []byte(s) {
+		if c < '0' || c > '7' {
+			return 0, false
+		}
+		v = v*8 + (c - '0')
+	}
+	return v, true
+}

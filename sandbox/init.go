@@ -1,0 +1,22 @@
+package sandbox
+
+import (
+	"os"
+
+	"github.com/podbox/podbox/internal/runtime"
+	"github.com/podbox/podbox/internal/shim"
+)
+
+// Version is podbox's version, set at build time.
+var Version = "dev"
+
+// Init must be the first thing main does in any program that runs pods.
+// When the process is one of podbox's re-executed helpers (libcontainer's
+// container init, or a pod shim) Init runs that role and never returns;
+// otherwise it returns at once and costs nothing.
+func Init() {
+	runtime.Init()
+	if shim.IsShim() {
+		os.Exit(shim.Main())
+	}
+}

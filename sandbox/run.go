@@ -1,0 +1,195 @@
+package sandbox
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/google/uuid"
+	"github.com/podbox/podbox/image"
+	"github.com/podbox/podbox/internal/kube"
+	"github.com/podbox/podbox/internal/podstate"
+	"github.com/podbox/podbox/internal/shim"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+)
+
+// Run validates a pod, starts its shim and returns once the sandbox is up
+// and the first containers have started (or failed to start: that shows in
+// their status, as on a node). The pod is defaulted as the API server would
+// (namespace "default" when unset). Nothing is left behind on error.
+func (r *Runtime) Run(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error) {
+	pod, err := r.Validate(ctx, pod)
+	if err != nil {
+		return nil, err
+	}
+	pause, err := r.pauseBinary()
+	if err != nil {
+		return nil, err
+	}
+	pod.UID = types.UID(uuid.NewString())
+	pod.CreationTimestamp = metav1.Now()
+	pod.Status = corev1.PodStatus{}
+	pod.ResourceVersion, pod.Generation = "", 0
+	if pod.Spec.NodeName == "" {
+		pod.Spec.NodeName, _ = os.Hostname()
+	}
+
+	rec := &podstate.Record{
+		Pod: pod, BootID: podstate.BootID(), Roots: r.roots, CgroupParent: r.opts.CgroupParent,
+		PauseBinary: pause, BackOffBase: r.opts.BackOffBase, BackOffMax: r.opts.BackOffMax,
+	}
+	dir, lock, err := r.roots.CreatePod(rec)
+	if errors.Is(err, podstate.ErrExist) {
+		return nil, fmt.Errorf("pods %q %w in namespace %q", pod.Name, ErrAlreadyExists, pod.Namespace)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("run pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	if err := startShim(ctx, dir, lock); err != nil {
+		r.rollback(dir, rec)
+		lock.Close()
+		return nil, fmt.Errorf("run pod %s/%s: %w", pod.Namespace, pod.Name, err)
+	}
+	lock.Close()
+	return r.Get(ctx, pod.Namespace, pod.Name)
+}
+
+// Validate defaults a copy of pod as the API server would (namespace
+// "default" when unset) and checks it completely: every field problem at
+// once (an *InvalidError), then that its images are in the store and that
+// no pod of that name exists. It creates nothing.
+func (r *Runtime) Validate(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error) {
+	pod = pod.DeepCopy()
+	if pod.Namespace == "" {
+		pod.Namespace = "default"
+	}
+	kube.SetDefaults(pod)
+	if errs := kube.Validate(pod); len(errs) > 0 {
+		return nil, &InvalidError{Namespace: pod.Namespace, Name: pod.Name, Errs: errs}
+	}
+	if err := r.checkImages(ctx, pod); err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(r.roots.Pod(pod.Namespace, pod.Name).RecordFile()); err == nil {
+		return nil, fmt.Errorf("pods %q %w in namespace %q", pod.Name, ErrAlreadyExists, pod.Namespace)
+	}
+	return pod, nil
+}
+
+// checkImages makes sure every container's image is in the store (pulling
+// comes with the image pull policies).
+func (r *Runtime) checkImages(ctx context.Context, pod *corev1.Pod) error {
+	var errs field.ErrorList
+	check := func(path *field.Path, cs []corev1.Container) {
+		for i, c := range cs {
+			if _, err := r.store.Get(ctx, c.Image); err != nil {
+				if errors.Is(err, image.ErrNotFound) {
+					errs = append(errs, field.NotFound(path.Index(i).Child("image"), c.Image))
+				} else {
+					errs = append(errs, field.Invalid(path.Index(i).Child("image"), c.Image, err.Error()))
+				}
+			}
+		}
+	}
+	check(field.NewPath("spec", "initContainers"), pod.Spec.InitContainers)
+	check(field.NewPath("spec", "containers"), pod.Spec.Containers)
+	if len(errs) == 0 {
+		return nil
+	}
+	var msgs []string
+	for _, e := range errs {
+		if e.Type == field.ErrorTypeNotFound {
+			msgs = append(msgs, fmt.Sprintf("%s: image %q is not in the store (podbox image import/load it first)", e.Field, e.BadValue))
+		} else {
+			msgs = append(msgs, e.Error())
+		}
+	}
+	return fmt.Errorf("pod %q: %s", pod.Name, strings.Join(msgs, "; "))
+}
+
+// rollback removes everything a failed Run made.
+func (r *Runtime) rollback(dir podstate.Dir, rec *podstate.Record) {
+	if err := shim.Teardown(dir, rec); err != nil {
+		r.log.Warn("roll back pod", "pod", rec.Pod.Name, "err", err)
+	}
+	_ = os.RemoveAll(r.roots.LogPodDir(rec.Pod.Namespace, rec.Pod.Name, string(rec.Pod.UID)))
+	_ = os.RemoveAll(string(dir))
+}
+
+// startShim starts the pod's shim, detached (own session, stdio on its
+// log), and waits until it reports the pod started or failed.
+func startShim(ctx context.Context, dir podstate.Dir, lock *os.File) error {
+	rp, wp, err := os.Pipe()
+	if err != nil {
+		return fmt.Errorf("start shim: %w", err)
+	}
+	defer rp.Close()
+	logf, err := os.OpenFile(dir.ShimLog(), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		wp.Close()
+		return fmt.Errorf("start shim: %w", err)
+	}
+	cmd := exec.Command("/proc/self/exe", shim.Arg, string(dir))
+	cmd.Args[0] = filepath.Base(os.Args[0])
+	cmd.Env = []string{
+		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		shim.EnvPodDir + "=" + string(dir),
+		shim.EnvReadyFD + "=3",
+		shim.EnvLockFD + "=4",
+	}
+	cmd.ExtraFiles = []*os.File{wp, lock}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	err = cmd.Start()
+	wp.Close()
+	logf.Close()
+	if err != nil {
+		return fmt.Errorf("start shim: %w", err)
+	}
+	// Reap the shim if this process outlives it.
+	go func() { _ = cmd.Wait() }()
+
+	msg := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(rp).ReadString('\n')
+		msg <- strings.TrimSpace(line)
+	}()
+	select {
+	case <-ctx.Done():
+		_ = cmd.Process.Kill()
+		return fmt.Errorf("start shim: %w", ctx.Err())
+	case m := <-msg:
+		switch {
+		case m == "ok":
+			return nil
+		case strings.HasPrefix(m, "error: "):
+			return errors.New(strings.TrimPrefix(m, "error: "))
+		default:
+			return fmt.Errorf("the shim exited before the pod started: %s", tail(dir.ShimLog()))
+		}
+	}
+}
+
+// tail returns the last lines of a file, for error messages.
+func tail(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return "(no shim log)"
+	}
+	defer f.Close()
+	if st, err := f.Stat(); err == nil && st.Size() > 2048 {
+		_, _ = f.Seek(-2048, io.SeekEnd)
+	}
+	data, _ := io.ReadAll(f)
+	return strings.TrimSpace(string(data))
+}

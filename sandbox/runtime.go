@@ -1,0 +1,244 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/podbox/podbox/cgroups"
+	"github.com/podbox/podbox/image"
+	"github.com/podbox/podbox/internal/podstate"
+	"github.com/podbox/podbox/internal/shim"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// Options configure a Runtime. The zero value uses the default paths.
+type Options struct {
+	// Root holds images and per-pod data. Default /var/lib/podbox.
+	Root string
+	// State holds runtime state (pod records, status, sockets, pinned
+	// namespaces). Default /run/podbox.
+	State string
+	// LogDir holds container logs. Default /var/log/podbox/pods.
+	LogDir string
+	// PauseBinary is the pause program; empty means look for it (see
+	// FindPause).
+	PauseBinary string
+	// CgroupParent is the cgroup under which pod cgroups are made. Default
+	// /podbox.
+	CgroupParent string
+	// BackOffBase and BackOffMax shape the restart back-off (defaults: the
+	// kubelet's 10s and 300s).
+	BackOffBase, BackOffMax time.Duration
+	// Logger receives the library's diagnostics; nil discards them.
+	Logger *slog.Logger
+}
+
+// Runtime runs and manages pods under one set of roots. It is cheap to open
+// and safe for concurrent use; several Runtimes (and processes) may share
+// roots.
+type Runtime struct {
+	opts  Options
+	roots podstate.Roots
+	store *image.Store
+	log   *slog.Logger
+}
+
+// Open prepares a Runtime, creating its directories.
+func Open(opts Options) (*Runtime, error) {
+	if opts.Root == "" {
+		opts.Root = podstate.DefaultRoot
+	}
+	if opts.State == "" {
+		opts.State = podstate.DefaultState
+	}
+	if opts.LogDir == "" {
+		opts.LogDir = podstate.DefaultLogDir
+	}
+	if opts.CgroupParent == "" {
+		opts.CgroupParent = cgroups.DefaultParent
+	}
+	if opts.BackOffBase <= 0 {
+		opts.BackOffBase = shim.DefaultBackOffBase
+	}
+	if opts.BackOffMax <= 0 {
+		opts.BackOffMax = shim.DefaultBackOffMax
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	for _, d := range []string{opts.Root, opts.State, opts.LogDir} {
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return nil, fmt.Errorf("open runtime: %w", err)
+		}
+		if err := os.MkdirAll(abs, 0o711); err != nil {
+			return nil, fmt.Errorf("open runtime: %w", err)
+		}
+	}
+	opts.Root, _ = filepath.Abs(opts.Root)
+	opts.State, _ = filepath.Abs(opts.State)
+	opts.LogDir, _ = filepath.Abs(opts.LogDir)
+	store, err := image.Open(image.Options{Root: opts.Root})
+	if err != nil {
+		return nil, fmt.Errorf("open runtime: %w", err)
+	}
+	return &Runtime{
+		opts:  opts,
+		roots: podstate.Roots{Root: opts.Root, State: opts.State, LogDir: opts.LogDir},
+		store: store,
+		log:   log,
+	}, nil
+}
+
+// Images is the runtime's image store.
+func (r *Runtime) Images() *image.Store { return r.store }
+
+// Options returns the options in effect (defaults filled in).
+func (r *Runtime) Options() Options { return r.opts }
+
+// FindPause locates the pause binary: next to the running executable as
+// podbox-pause, in ../libexec/podbox/pause relative to it, in
+// /usr/local/libexec/podbox/pause or /usr/libexec/podbox/pause, or as
+// podbox-pause in $PATH.
+func FindPause() (string, error) {
+	var candidates []string
+	if exe, err := os.Executable(); err == nil {
+		dir := filepath.Dir(exe)
+		candidates = append(candidates,
+			filepath.Join(dir, "podbox-pause"),
+			filepath.Join(dir, "..", "libexec", "podbox", "pause"))
+	}
+	candidates = append(candidates, "/usr/local/libexec/podbox/pause", "/usr/libexec/podbox/pause")
+	for _, c := range candidates {
+		if st, err := os.Stat(c); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return filepath.Clean(c), nil
+		}
+	}
+	if p, err := exec.LookPath("podbox-pause"); err == nil {
+		return filepath.Abs(p)
+	}
+	return "", fmt.Errorf("pause binary not found (looked for podbox-pause next to this program, in "+
+		"/usr/local/libexec/podbox/pause, /usr/libexec/podbox/pause and $PATH): build it with `make pause` "+
+		"or name it with --pause / PODBOX_PAUSE; tried %v", candidates)
+}
+
+func (r *Runtime) pauseBinary() (string, error) {
+	if r.opts.PauseBinary != "" {
+		p, err := filepath.Abs(r.opts.PauseBinary)
+		if err != nil {
+			return "", err
+		}
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("pause binary: %w", err)
+		}
+		return p, nil
+	}
+	return FindPause()
+}
+
+// pod reads a pod's record and status and combines them into a v1 Pod.
+// A pod whose shim is gone without a final word is Unknown.
+func (r *Runtime) pod(dir podstate.Dir) (*corev1.Pod, *podstate.Record, *podstate.Status, error) {
+	rec, err := dir.ReadRecord()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	st, err := dir.ReadStatus()
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pod := rec.Pod.DeepCopy()
+	pod.Status = *st.Pod.DeepCopy()
+	if st.DeletionTimestamp != nil {
+		pod.DeletionTimestamp = st.DeletionTimestamp
+		pod.DeletionGracePeriodSeconds = pod.Spec.TerminationGracePeriodSeconds
+	}
+	if !st.Final && !r.shimAlive(dir, rec) {
+		markUnknown(pod)
+	}
+	return pod, rec, st, nil
+}
+
+func (r *Runtime) shimAlive(dir podstate.Dir, rec *podstate.Record) bool {
+	return rec.BootID == podstate.BootID() && dir.ShimAlive()
+}
+
+// markUnknown makes a pod whose supervisor is gone read as kubectl shows a
+// pod whose node is lost: phase Unknown, nothing ready.
+func markUnknown(pod *corev1.Pod) {
+	pod.Status.Phase = corev1.PodUnknown
+	pod.Status.Message = "the pod's shim is not running (killed or crashed): its containers are not supervised; " +
+		"`podbox delete --force` removes the pod"
+	for i := range pod.Status.ContainerStatuses {
+		pod.Status.ContainerStatuses[i].Ready = false
+	}
+	for i := range pod.Status.Conditions {
+		c := &pod.Status.Conditions[i]
+		if c.Type == corev1.PodReady || c.Type == corev1.ContainersReady {
+			c.Status = corev1.ConditionUnknown
+			c.Reason = "ShimLost"
+		}
+	}
+}
+
+// Get returns a pod with its current status.
+func (r *Runtime) Get(ctx context.Context, namespace, name string) (*corev1.Pod, error) {
+	if namespace == "" {
+		namespace = "default"
+	}
+	pod, _, _, err := r.pod(r.roots.Pod(namespace, name))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, notFound(namespace, name)
+	}
+	return pod, err
+}
+
+// List returns the pods of a namespace ("" for all), sorted by namespace
+// and name.
+func (r *Runtime) List(ctx context.Context, namespace string) ([]*corev1.Pod, error) {
+	pattern := filepath.Join(r.roots.PodsDir(), "*", "*", "pod.json")
+	if namespace != "" {
+		pattern = filepath.Join(r.roots.PodsDir(), namespace, "*", "pod.json")
+	}
+	files, err := filepath.Glob(pattern)
+	if err != nil {
+		return nil, fmt.Errorf("list pods: %w", err)
+	}
+	var pods []*corev1.Pod
+	for _, f := range files {
+		pod, _, _, err := r.pod(podstate.Dir(filepath.Dir(f)))
+		if errors.Is(err, os.ErrNotExist) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return nil, err
+		}
+		pods = append(pods, pod)
+	}
+	sort.Slice(pods, func(i, j int) bool {
+		if pods[i].Namespace != pods[j].Namespace {
+			return pods[i].Namespace < pods[j].Namespace
+		}
+		return pods[i].Name < pods[j].Name
+	})
+	return pods, nil
+}
+
+// UID returns the UID of a pod.
+func (r *Runtime) UID(ctx context.Context, namespace, name string) (types.UID, error) {
+	p, err := r.Get(ctx, namespace, name)
+	if err != nil {
+		return "", err
+	}
+	return p.UID, nil
+}
