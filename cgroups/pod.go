@@ -99,13 +99,17 @@ func remove(p string, mgr ocg.Manager) error {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	var parents []string
+	for _, dir := range mgr.GetPaths() {
+		parents = append(parents, filepath.Dir(dir))
+	}
 	if err := mgr.Destroy(); err != nil {
 		return fmt.Errorf("remove cgroup %s: %w", p, err)
 	}
 	// The parent goes too once its last pod is gone (rmdir fails harmlessly
 	// while other pods live; CreatePod retries if it loses that race).
-	for _, dir := range mgr.GetPaths() {
-		_ = unix.Rmdir(filepath.Dir(dir))
+	for _, dir := range parents {
+		_ = unix.Rmdir(dir)
 	}
 	return nil
 }
