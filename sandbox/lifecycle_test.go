@@ -197,4 +197,3 @@ func TestRestartWithBackOff(t *testing.T) {
 		return ""
 	})
 }
-

@@ -21,6 +21,7 @@ func deleteCommand() *cli.Command {
 			&cli.BoolFlag{Name: "force", Usage: "kill at once and remove the pod even if its shim is gone"},
 			&cli.BoolFlag{Name: "now", Usage: "same as --grace-period 1"},
 			&cli.BoolFlag{Name: "all", Usage: "every pod in the namespace"},
+			&cli.BoolFlag{Name: "all-namespaces", Aliases: []string{"A"}, Usage: "with --all: every pod of every namespace"},
 			&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Usage: "delete the pods named in these manifests"},
 			namespaceFlag(),
 		},
@@ -78,7 +79,11 @@ func deleteTargets(c *cli.Context, rt *sandbox.Runtime, ns string) ([][2]string,
 		}
 	}
 	if c.Bool("all") {
-		pods, err := rt.List(c.Context, ns)
+		listNS := ns
+		if c.Bool("all-namespaces") {
+			listNS = ""
+		}
+		pods, err := rt.List(c.Context, listNS)
 		if err != nil {
 			return nil, err
 		}
