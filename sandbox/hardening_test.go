@@ -7,9 +7,9 @@ import (
 	"strings"
 	"testing"
 
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/podbox/podbox/image"
 	"github.com/podbox/podbox/sandbox"
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 )
 
 // Containers get the default hardening: the default capability set

@@ -19,8 +19,8 @@ import (
 
 // podboxCLI runs the real podbox binary against roots of its own.
 type podboxCLI struct {
-	t                  *testing.T
-	bin, pause         string
+	t                 *testing.T
+	bin, pause        string
 	dir, root, cgroup string
 }
 
