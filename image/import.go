@@ -64,7 +64,7 @@ func (s *Store) importImage(ctx context.Context, src, name string, opts ImportOp
 	if err != nil {
 		return nil, err
 	}
-	defer w.Close()
+	defer func() { _ = w.Close() }()
 	blobDir := filepath.Join(w.path, "blobs")
 	if err := os.MkdirAll(filepath.Join(w.path, "layers"), 0o700); err != nil {
 		return nil, err

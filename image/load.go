@@ -65,7 +65,7 @@ func (s *Store) load(ctx context.Context, archive, fallback string) ([]*Image, e
 	if err != nil {
 		return nil, err
 	}
-	defer w.Close()
+	defer func() { _ = w.Close() }()
 	sys := s.sysContext(w.path)
 	var sources []source
 	if kind == archiveDocker {
@@ -73,7 +73,7 @@ func (s *Store) load(ctx context.Context, archive, fallback string) ([]*Image, e
 		if err != nil {
 			return nil, fmt.Errorf("read docker-archive: %w", err)
 		}
-		defer r.Close()
+		defer func() { _ = r.Close() }()
 		if sources, err = dockerSources(r); err != nil {
 			return nil, err
 		}

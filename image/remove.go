@@ -159,7 +159,7 @@ func (s *Store) sweep(keepBlobs, keepLayers map[string]bool) error {
 			if w, err = s.newWorkDir("gc-"); err != nil {
 				return err
 			}
-			defer w.Close()
+			defer func() { _ = w.Close() }()
 		}
 		// A layer directory disappears by rename, so it is never seen half
 		// removed; its content goes with the work directory.

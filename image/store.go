@@ -107,7 +107,15 @@ func (s *Store) lock(ctx context.Context, how int) (unlock func(), err error) {
 		}
 		return release, nil
 	case <-ctx.Done():
-		go func() { <-done; unix.Close(fd) }() // the blocked flock still owns fd
+		go func() {
+			// The blocked flock still owns fd: close it once flock returns,
+			// whatever it returned.
+			if err := <-done; err != nil {
+				_ = unix.Close(fd)
+				return
+			}
+			_ = unix.Close(fd)
+		}()
 		return nil, fmt.Errorf("lock store %s: %w", s.dir, ctx.Err())
 	}
 }

@@ -134,7 +134,7 @@ func (s *Store) restoreLayer(ctx context.Context, desc ocispec.Descriptor, diffI
 	if err != nil {
 		return err
 	}
-	defer w.Close()
+	defer func() { _ = w.Close() }()
 	tmp := filepath.Join(w.path, "layer")
 	if err := unpackLayer(ctx, blob, diffID, tmp); err != nil {
 		return err

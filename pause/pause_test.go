@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -72,7 +73,8 @@ func TestVersionAndUsage(t *testing.T) {
 		t.Errorf("pause -v: %q, %v", out, err)
 	}
 	err = exec.Command(bin, "--bogus").Run()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != exitUsage {
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitUsage {
 		t.Errorf("unknown argument: %v, want exit %d", err, exitUsage)
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -213,4 +215,16 @@ func eventually(t *testing.T, d time.Duration, f func() string) {
 func (e *env) sandboxLeaks(name string) []string {
 	dir := filepath.Join(e.state, "pods", "default", name)
 	return testutil.Leaks([]string{dir + "/ns", dir + "/shm", filepath.Join(e.root, "pods")}, e.cg)
+}
+
+// examplePause builds the pause binary for Example into dir (a real
+// program installs it with `make install`).
+func examplePause(dir string) string {
+	out := filepath.Join(dir, "pause")
+	cmd := exec.Command("go", "build", "-o", out, "github.com/podbox/podbox/pause")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build pause: %v\n%s", err, b)
+	}
+	return out
 }

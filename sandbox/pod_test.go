@@ -163,7 +163,7 @@ spec:
 // logs hold exactly what the container printed, in CRI format on disk.
 func TestExitCodesAndLogs(t *testing.T) {
 	e := newEnv(t)
-	p := e.run(`
+	e.run(`
 apiVersion: v1
 kind: Pod
 metadata: {name: exits}
@@ -177,7 +177,7 @@ spec:
     image: ` + testImage + `
     command: ["sh", "-c", "echo to-stderr >&2; exit 0"]
 `)
-	p = e.wait("exits", sandbox.PodFinished)
+	p := e.wait("exits", sandbox.PodFinished)
 	if p.Status.Phase != corev1.PodFailed {
 		t.Errorf("phase %s, want Failed (restartPolicy Never, one container failed)", p.Status.Phase)
 	}

@@ -105,12 +105,7 @@ func printPods(w io.Writer, pods []*corev1.Pod, format string, single, allNS, no
 	case "", "wide":
 		return printers.PrintTable(w, pods, printers.TableOptions{Wide: format == "wide", AllNamespaces: allNS, NoHeaders: noHeaders}, time.Now())
 	case "json":
-		data, err := json.MarshalIndent(obj, "", "    ")
-		if err != nil {
-			return fmt.Errorf("encode pods as JSON: %w", err)
-		}
-		_, err = fmt.Fprintf(w, "%s\n", data)
-		return err
+		return writeJSON(w, obj)
 	case "yaml":
 		data, err := yaml.Marshal(obj)
 		if err != nil {
@@ -138,4 +133,21 @@ type podList struct {
 	Metadata   struct {
 		ResourceVersion string `json:"resourceVersion"`
 	} `json:"metadata"`
+}
+
+// writeJSON writes obj as kubectl does: keys sorted (it prints through
+// unstructured maps), four-space indents, no HTML escaping.
+func writeJSON(w io.Writer, obj any) error {
+	raw, err := json.Marshal(obj)
+	if err != nil {
+		return fmt.Errorf("encode as JSON: %w", err)
+	}
+	var generic any
+	if err := json.Unmarshal(raw, &generic); err != nil {
+		return fmt.Errorf("encode as JSON: %w", err)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "    ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(generic)
 }

@@ -43,14 +43,14 @@ func imageListCommand() *cli.Command {
 				return nil
 			}
 			tw := tabwriter.NewWriter(os.Stdout, 10, 4, 3, ' ', 0)
-			fmt.Fprintln(tw, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
+			_, _ = fmt.Fprintln(tw, "REPOSITORY\tTAG\tIMAGE ID\tCREATED\tSIZE")
 			for _, img := range imgs {
 				repo, tag := splitName(img.Name)
 				created := "<unknown>"
 				if !img.Created.IsZero() {
 					created = duration.HumanDuration(time.Since(img.Created)) + " ago"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", repo, tag, shortID(img.ID.Encoded()), created,
+				_, _ = fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", repo, tag, shortID(img.ID.Encoded()), created,
 					units.HumanSizeWithPrecision(float64(img.Size), 3))
 			}
 			return tw.Flush()

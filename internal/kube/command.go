@@ -26,7 +26,7 @@ func Command(c *corev1.Container, entrypoint, cmd []string, env []string) ([]str
 		args = appendExpanded(args, c.Command, vars)
 		args = appendExpanded(args, c.Args, vars)
 	} else {
-		if !(len(entrypoint) == 1 && entrypoint[0] == "") {
+		if len(entrypoint) != 1 || entrypoint[0] != "" {
 			args = append(args, entrypoint...)
 		}
 		if len(c.Args) > 0 {

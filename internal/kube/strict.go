@@ -2,6 +2,7 @@ package kube
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strconv"
@@ -131,7 +132,7 @@ func (c *strictChecker) checkNumber(v any, t reflect.Type, path *field.Path) {
 	if err == nil {
 		return
 	}
-	if ne, ok := err.(*strconv.NumError); ok && ne.Err == strconv.ErrRange {
+	if errors.Is(err, strconv.ErrRange) {
 		c.fail(path, "number %s does not fit in %s", n, t.Kind())
 		return
 	}

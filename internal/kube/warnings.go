@@ -36,7 +36,7 @@ func Warnings(pod *corev1.Pod) []string {
 		{"creationTimestamp", !pod.CreationTimestamp.IsZero()},
 		{"deletionTimestamp", pod.DeletionTimestamp != nil},
 		{"deletionGracePeriodSeconds", pod.DeletionGracePeriodSeconds != nil},
-		{"selfLink", pod.SelfLink != ""},
+		{"selfLink", pod.SelfLink != ""}, //nolint:staticcheck // warn when a manifest still carries it
 		{"managedFields", len(pod.ManagedFields) > 0},
 		{"ownerReferences", len(pod.OwnerReferences) > 0},
 		{"finalizers", len(pod.Finalizers) > 0},

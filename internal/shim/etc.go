@@ -124,7 +124,7 @@ func PodDNS(pod *corev1.Pod, host DNS) (DNS, string) {
 	switch pod.Spec.DNSPolicy {
 	case corev1.DNSNone:
 	case corev1.DNSClusterFirst, corev1.DNSClusterFirstWithHostNet, "":
-		if !(pod.Spec.DNSPolicy == corev1.DNSClusterFirst && pod.Spec.HostNetwork) {
+		if pod.Spec.DNSPolicy != corev1.DNSClusterFirst || !pod.Spec.HostNetwork {
 			warning = "ClusterFirst policy specified without a cluster DNS; falling back to the host's resolv.conf (dnsPolicy Default)"
 		}
 		d = host

@@ -122,7 +122,7 @@ func Request(dir podstate.Dir, op string, grace *int64, timeout time.Duration) e
 			break
 		}
 		if !dir.ShimAlive() || time.Since(start) > 30*time.Second {
-			return fmt.Errorf("%w: %v", ErrShimGone, err)
+			return fmt.Errorf("%w: %w", ErrShimGone, err)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

@@ -273,7 +273,7 @@ func initializedCondition(pod *corev1.Pod, initSt []corev1.ContainerStatus, phas
 			continue
 		}
 		if cs == nil || cs.State.Terminated == nil || cs.State.Terminated.ExitCode != 0 {
-			if !(cs != nil && cs.Ready) {
+			if cs == nil || !cs.Ready {
 				incomplete = append(incomplete, c.Name)
 			}
 		}
