@@ -90,8 +90,8 @@ func remove(p string, mgr ocg.Manager) error {
 	// escaped its leaf) so that rmdir can succeed. Retry: a process may be
 	// forking while we kill.
 	for i := 0; i < 50; i++ {
-		pids, err := mgr.GetAllPids()
-		if err != nil || len(pids) == 0 {
+		pids := allPids(mgr)
+		if len(pids) == 0 {
 			break
 		}
 		for _, pid := range pids {
@@ -170,4 +170,25 @@ func OOMKillCount(cgroupPath string) (uint64, error) {
 		}
 	}
 	return 0, nil
+}
+
+// allPids lists the processes in the cgroup and below it in every
+// hierarchy: on v1 the manager's own GetAllPids reads one hierarchy only,
+// and a process can sit in the pod cgroup of some hierarchies only.
+func allPids(mgr ocg.Manager) []int {
+	seen := map[int]bool{}
+	var out []int
+	for _, dir := range mgr.GetPaths() {
+		pids, err := ocg.GetAllPids(dir)
+		if err != nil {
+			continue
+		}
+		for _, p := range pids {
+			if !seen[p] {
+				seen[p] = true
+				out = append(out, p)
+			}
+		}
+	}
+	return out
 }

@@ -61,3 +61,31 @@ func TestParseFor(t *testing.T) {
 		}
 	}
 }
+
+func TestJSONPath(t *testing.T) {
+	obj := map[string]any{
+		"metadata": map[string]any{"name": "web", "labels": map[string]any{"app": "x"}},
+		"status":   map[string]any{"containerStatuses": []any{map[string]any{"name": "a", "restartCount": 2}, map[string]any{"name": "b", "restartCount": 0}}},
+		"items":    []any{map[string]any{"metadata": map[string]any{"name": "p1"}}, map[string]any{"metadata": map[string]any{"name": "p2"}}},
+	}
+	for _, c := range []struct{ tmpl, want string }{
+		{"{.metadata.name}", "web"},
+		{`name={.metadata.name}{"\n"}`, "name=web\n"},
+		{"{.status.containerStatuses[*].name}", "a b"},
+		{"{.status.containerStatuses[0].restartCount}", "2"},
+		{"{.status.containerStatuses[-1].name}", "b"},
+		{"{.items[*].metadata.name}", "p1 p2"},
+		{"{.metadata.labels}", `{"app":"x"}`},
+		{"{.missing.field}", ""},
+	} {
+		got, err := jsonPath(c.tmpl, obj)
+		if err != nil || got != c.want {
+			t.Errorf("%q: %q, %v; want %q", c.tmpl, got, err, c.want)
+		}
+	}
+	for _, bad := range []string{"{.a", "{name}", "{.a[x]}"} {
+		if _, err := jsonPath(bad, obj); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

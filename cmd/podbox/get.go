@@ -24,7 +24,7 @@ func getCommand() *cli.Command {
 		Usage:     "list pods, or show some, as kubectl get pods does",
 		UsageText: "podbox get [pods] [NAME...] [-o wide|json|yaml|name] [-A]",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "wide, json, yaml or name"},
+			&cli.StringFlag{Name: "output", Aliases: []string{"o"}, Usage: "wide, json, yaml, name or jsonpath=TEMPLATE"},
 			&cli.BoolFlag{Name: "all-namespaces", Aliases: []string{"A"}, Usage: "pods of every namespace"},
 			&cli.BoolFlag{Name: "no-headers", Usage: "omit the table header"},
 			namespaceFlag(),
@@ -101,6 +101,14 @@ func printPods(w io.Writer, pods []*corev1.Pod, format string, single, allNS, no
 		l.Items = append(l.Items, pods...)
 		obj = l
 	}
+	if tmpl, ok := strings.CutPrefix(format, "jsonpath="); ok {
+		out, err := jsonPath(tmpl, obj)
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(w, out)
+		return err
+	}
 	switch format {
 	case "", "wide":
 		return printers.PrintTable(w, pods, printers.TableOptions{Wide: format == "wide", AllNamespaces: allNS, NoHeaders: noHeaders}, time.Now())
@@ -121,7 +129,7 @@ func printPods(w io.Writer, pods []*corev1.Pod, format string, single, allNS, no
 		}
 		return nil
 	default:
-		return fmt.Errorf("unknown output format %q: use wide, json, yaml or name", format)
+		return fmt.Errorf("unknown output format %q: use wide, json, yaml, name or jsonpath=TEMPLATE", format)
 	}
 }
 

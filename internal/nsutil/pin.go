@@ -68,12 +68,54 @@ func Pin(dir string, opts PinOptions) (err error) {
 
 	errc := make(chan error, 1)
 	go func() {
-		// This thread changes namespaces: it is never unlocked, so the Go
-		// runtime discards it when the goroutine returns instead of reusing it.
+		// This thread changes namespaces, so it stays locked until it is
+		// back in the ones it started in. Were it left locked, the runtime
+		// would discard it, except the main thread, which it wedges: the
+		// process would then sit in the pod's namespaces for good.
 		runtime.LockOSThread()
-		errc <- pinOnThisThread(dir, flags, names, opts.Hostname)
+		orig, err := saveNamespaces(names)
+		if err != nil {
+			errc <- err
+			return
+		}
+		err = pinOnThisThread(dir, flags, names, opts.Hostname)
+		if restoreNamespaces(orig) {
+			runtime.UnlockOSThread()
+		}
+		errc <- err
 	}()
 	return <-errc
+}
+
+var nsFlags = map[string]int{Net: unix.CLONE_NEWNET, IPC: unix.CLONE_NEWIPC, UTS: unix.CLONE_NEWUTS}
+
+// saveNamespaces opens the calling thread's namespaces of the given names.
+func saveNamespaces(names []string) (map[string]int, error) {
+	fds := map[string]int{}
+	for _, n := range names {
+		fd, err := unix.Open("/proc/thread-self/ns/"+n, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			for _, fd := range fds {
+				unix.Close(fd)
+			}
+			return nil, fmt.Errorf("open %s namespace of this thread: %w", n, err)
+		}
+		fds[n] = fd
+	}
+	return fds, nil
+}
+
+// restoreNamespaces moves the calling thread back into the saved
+// namespaces and closes them; it reports whether all moves succeeded.
+func restoreNamespaces(fds map[string]int) bool {
+	ok := true
+	for n, fd := range fds {
+		if err := unix.Setns(fd, nsFlags[n]); err != nil {
+			ok = false
+		}
+		unix.Close(fd)
+	}
+	return ok
 }
 
 func pinOnThisThread(dir string, flags int, names []string, hostname string) error {

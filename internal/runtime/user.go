@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"syscall"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	"github.com/moby/sys/user"
@@ -66,8 +67,10 @@ func openIn(rootfs, path string) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("resolve %s in %s: %w", path, rootfs, err)
 	}
-	f, err := os.Open(p)
-	if errors.Is(err, os.ErrNotExist) {
+	// Non-blocking and not following a last-moment link: the image could
+	// have made the file a FIFO, and SecureJoin resolved the links already.
+	f, err := os.OpenFile(p, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0)
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, syscall.ELOOP) {
 		return nil, nil
 	}
 	if err != nil {

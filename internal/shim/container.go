@@ -287,10 +287,10 @@ func randomHex(n int) string {
 func imageID(img *image.Image) string {
 	if img.Digest != "" {
 		name := img.Name
-		if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
+		if i := strings.Index(name, "@"); i >= 0 {
 			name = name[:i]
 		}
-		if i := strings.Index(name, "@"); i >= 0 {
+		if i := strings.LastIndex(name, ":"); i > strings.LastIndex(name, "/") {
 			name = name[:i]
 		}
 		return name + "@" + img.Digest.String()
@@ -307,12 +307,35 @@ func stopSignal(s string) unix.Signal {
 	if n, err := strconv.Atoi(s); err == nil && n > 0 && n < 65 {
 		return unix.Signal(n)
 	}
-	name := strings.ToUpper(s)
-	if !strings.HasPrefix(name, "SIG") {
-		name = "SIG" + name
+	name := strings.TrimPrefix(strings.ToUpper(s), "SIG")
+	// Real-time signals as Docker and moby/sys/signal spell them
+	// (systemd images stop with SIGRTMIN+3): RTMIN is 34, RTMAX 64.
+	if rest, ok := strings.CutPrefix(name, "RTMIN"); ok {
+		if n, ok := rtOffset(rest, "+"); ok && 34+n <= 64 {
+			return unix.Signal(34 + n)
+		}
+		return unix.SIGTERM
 	}
-	if sig := unix.SignalNum(name); sig != 0 {
+	if rest, ok := strings.CutPrefix(name, "RTMAX"); ok {
+		if n, ok := rtOffset(rest, "-"); ok && 64-n >= 34 {
+			return unix.Signal(64 - n)
+		}
+		return unix.SIGTERM
+	}
+	if sig := unix.SignalNum("SIG" + name); sig != 0 {
 		return sig
 	}
 	return unix.SIGTERM
+}
+
+// rtOffset parses "" (0) or sign+N, as in RTMIN+3 and RTMAX-2.
+func rtOffset(s, sign string) (int, bool) {
+	if s == "" {
+		return 0, true
+	}
+	n, err := strconv.Atoi(strings.TrimPrefix(s, sign))
+	if err != nil || !strings.HasPrefix(s, sign) || n < 0 {
+		return 0, false
+	}
+	return n, true
 }

@@ -30,9 +30,10 @@ func (e etcFiles) binds() []runtime.Bind {
 }
 
 // createSandbox makes the pod cgroup, pins the pod's namespaces, writes the
-// per-pod /etc files, mounts /dev/shm and starts pause (in the background:
-// containers that do not share pause's PID namespace start alongside it).
-// On error the caller tears down what was made.
+// per-pod /etc files and mounts /dev/shm. Containers need only these to
+// start; pause starts after them (see launchPause), except for a pod whose
+// containers share pause's PID namespace. On error the caller tears down
+// what was made.
 func (s *shim) createSandbox() error {
 	pod := s.pod
 	cg, err := cgroups.CreatePod(s.rec.CgroupParent, string(pod.UID))
@@ -69,6 +70,28 @@ func (s *shim) createSandbox() error {
 	}
 	s.log.Debug("timing: sandbox made", "t", time.Since(s.startTime.Time).String())
 	s.pauseReady = make(chan struct{})
+	if s.sharesPID() {
+		s.launchPause()
+	}
+	return nil
+}
+
+// sharesPID reports whether containers join pause's PID namespace.
+func (s *shim) sharesPID() bool {
+	sp := s.pod.Spec.ShareProcessNamespace
+	return sp != nil && *sp && !s.pod.Spec.HostPID
+}
+
+// launchPause starts pause in the background, once. Pause holds the pod's
+// PID namespace and reaps its orphans; containers that do not share that
+// namespace need nothing from it to start, so it is launched after the
+// first containers are started: on a small host, starting it alongside them
+// only makes them wait for the CPU.
+func (s *shim) launchPause() {
+	if s.pauseLaunched {
+		return
+	}
+	s.pauseLaunched = true
 	s.workers.Add(1)
 	go func() {
 		defer s.workers.Done()
@@ -76,7 +99,6 @@ func (s *shim) createSandbox() error {
 		close(s.pauseReady)
 		s.send(pauseStartedEv{})
 	}()
-	return nil
 }
 
 func (s *shim) writeEtc() error {
@@ -193,7 +215,7 @@ func (pauseExitedEv) handle(s *shim) {
 // teardownSandbox stops pause and removes everything the sandbox made
 // (containers are already gone).
 func (s *shim) teardownSandbox() {
-	if s.pauseReady != nil {
+	if s.pauseLaunched {
 		<-s.pauseReady
 	}
 	if s.pauseP != nil {

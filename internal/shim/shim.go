@@ -54,9 +54,10 @@ type shim struct {
 	pause    *runtime.Container
 	pauseP   *runtime.Proc
 
-	pauseReady  chan struct{} // closed when startPause returned
-	pauseErr    error         // its result, readable after pauseReady
-	pauseExited chan struct{} // closed when pause exited
+	pauseLaunched bool          // launchPause was called (by the loop)
+	pauseReady    chan struct{} // closed when startPause returned
+	pauseErr      error         // its result, readable after pauseReady
+	pauseExited   chan struct{} // closed when pause exited
 
 	events  chan event
 	ctx     context.Context
@@ -226,7 +227,10 @@ func (s *shim) loop(sigc <-chan os.Signal) int {
 			break
 		}
 		s.writeStatus(false)
-		if s.ready != nil && s.failed == nil && s.inFlight() == 0 && s.pauseStarted() {
+		if s.inFlight() == 0 {
+			s.launchPause()
+		}
+		if s.ready != nil && s.failed == nil && s.inFlight() == 0 && (!s.sharesPID() || s.pauseStarted()) {
 			s.signalReady()
 		}
 	}

@@ -70,9 +70,9 @@ func (s *shim) podStatus() corev1.PodStatus {
 	if phase == corev1.PodSucceeded || phase == corev1.PodFailed {
 		s.setCondition(corev1.PodReadyToStartContainers, false, "", "")
 	}
-	okI, reasonI, msgI := initializedCondition(s.pod, initSt, phase)
+	okI, reasonI, msgI := initializedCondition(s.pod, initSt, appSt, phase)
 	s.setCondition(corev1.PodInitialized, okI, reasonI, msgI)
-	okC, reasonC, msgC := containersReadyCondition(s.pod, appSt, phase)
+	okC, reasonC, msgC := containersReadyCondition(s.pod, initSt, appSt, phase)
 	s.setCondition(corev1.ContainersReady, okC, reasonC, msgC)
 	s.setCondition(corev1.PodReady, okC, reasonC, msgC)
 
@@ -254,54 +254,58 @@ func isSidecar(c *corev1.Container) bool {
 }
 
 // initializedCondition is the kubelet's Initialized condition.
-func initializedCondition(pod *corev1.Pod, initSt []corev1.ContainerStatus, phase corev1.PodPhase) (bool, string, string) {
+func initializedCondition(pod *corev1.Pod, initSt, appSt []corev1.ContainerStatus, phase corev1.PodPhase) (bool, string, string) {
+	if phase == corev1.PodSucceeded {
+		return true, "PodCompleted", ""
+	}
 	if len(pod.Spec.InitContainers) == 0 {
 		return true, "", ""
 	}
+	// Once a regular container has run, the pod stays initialized (a
+	// sidecar restarting later does not undo that).
+	for _, cs := range appSt {
+		if cs.State.Running != nil || cs.State.Terminated != nil {
+			return true, "", ""
+		}
+	}
 	var incomplete []string
 	for _, c := range pod.Spec.InitContainers {
-		var cs *corev1.ContainerStatus
-		for i := range initSt {
-			if initSt[i].Name == c.Name {
-				cs = &initSt[i]
-			}
-		}
+		cs := findStatus(initSt, c.Name)
 		if isSidecar(&c) {
 			if cs == nil || cs.Started == nil || !*cs.Started {
 				incomplete = append(incomplete, c.Name)
 			}
 			continue
 		}
-		if cs == nil || cs.State.Terminated == nil || cs.State.Terminated.ExitCode != 0 {
-			if cs == nil || !cs.Ready {
-				incomplete = append(incomplete, c.Name)
-			}
+		if cs == nil || !cs.Ready { // an init container is ready once it succeeded
+			incomplete = append(incomplete, c.Name)
 		}
 	}
 	if len(incomplete) == 0 {
 		return true, "", ""
 	}
-	if phase == corev1.PodSucceeded {
-		return true, "PodCompleted", ""
-	}
 	return false, "ContainersNotInitialized", fmt.Sprintf("containers with incomplete status: [%s]", strings.Join(incomplete, " "))
 }
 
 // containersReadyCondition is the kubelet's ContainersReady (and, with no
-// readiness gates, Ready) condition.
-func containersReadyCondition(pod *corev1.Pod, appSt []corev1.ContainerStatus, phase corev1.PodPhase) (bool, string, string) {
-	if phase == corev1.PodSucceeded {
+// readiness gates, Ready) condition: every sidecar and app container ready.
+func containersReadyCondition(pod *corev1.Pod, initSt, appSt []corev1.ContainerStatus, phase corev1.PodPhase) (bool, string, string) {
+	switch phase {
+	case corev1.PodSucceeded:
 		return false, "PodCompleted", ""
+	case corev1.PodFailed:
+		return false, "PodFailed", ""
 	}
 	var unready []string
-	for _, c := range pod.Spec.Containers {
-		ready := false
-		for _, cs := range appSt {
-			if cs.Name == c.Name {
-				ready = cs.Ready
+	for _, c := range pod.Spec.InitContainers {
+		if isSidecar(&c) {
+			if cs := findStatus(initSt, c.Name); cs == nil || !cs.Ready {
+				unready = append(unready, c.Name)
 			}
 		}
-		if !ready {
+	}
+	for _, c := range pod.Spec.Containers {
+		if cs := findStatus(appSt, c.Name); cs == nil || !cs.Ready {
 			unready = append(unready, c.Name)
 		}
 	}
@@ -309,4 +313,13 @@ func containersReadyCondition(pod *corev1.Pod, appSt []corev1.ContainerStatus, p
 		return true, "", ""
 	}
 	return false, "ContainersNotReady", fmt.Sprintf("containers with unready status: [%s]", strings.Join(unready, " "))
+}
+
+func findStatus(sts []corev1.ContainerStatus, name string) *corev1.ContainerStatus {
+	for i := range sts {
+		if sts[i].Name == name {
+			return &sts[i]
+		}
+	}
+	return nil
 }

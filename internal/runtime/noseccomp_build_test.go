@@ -1,0 +1,5 @@
+//go:build !(seccomp && cgo)
+
+package runtime
+
+const builtWithSeccomp = false
