@@ -3,7 +3,7 @@
 GO        ?= go
 PREFIX    ?= /usr/local
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-BUILDTAGS ?= seccomp containers_image_openpgp exclude_graphdriver_btrfs
+BUILDTAGS ?= seccomp containers_image_openpgp exclude_graphdriver_btrfs urfave_cli_no_docs
 GOFLAGS_B := -trimpath -tags "$(BUILDTAGS)"
 LDFLAGS   := -X github.com/podbox/podbox/sandbox.Version=$(VERSION)
 BIN       := bin

@@ -7,7 +7,9 @@ bin=${1:-bin}
 podbox="$bin/podbox --pause $bin/podbox-pause"
 here=$(cd "$(dirname "$0")/.." && pwd)
 tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+# Interrupted (Ctrl-C, a closed pipe): leave no pod behind.
+trap '$podbox delete web --force >/dev/null 2>&1; rm -rf "$tmp"' EXIT
+trap 'exit 130' INT TERM HUP PIPE
 
 step() { printf '\n\033[1m$ %s\033[0m\n' "$*"; }
 run() { step "podbox $*"; $podbox "$@"; }
@@ -29,4 +31,5 @@ echo "  ..."
 run stop web --grace-period 1
 run get
 run delete web
+trap 'rm -rf "$tmp"' EXIT
 printf '\nDone. The image localhost/busybox:1.36 stays in the store: try\n  %s run -f examples/pod.yaml\n' "$bin/podbox"
