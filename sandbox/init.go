@@ -10,10 +10,12 @@ import (
 // Version is podbox's version, set at build time.
 var Version = "dev"
 
-// Init must be the first thing main does in any program that runs pods.
-// When the process is one of podbox's re-executed helpers (libcontainer's
-// container init, or a pod shim) Init runs that role and never returns;
-// otherwise it returns at once and costs nothing.
+// Init must run before anything else in any program that runs pods: call
+// it from an init function of the main package (best: the main goroutine is
+// then still on the main thread) or first thing in main. When the process
+// is one of podbox's re-executed helpers (libcontainer's container init, or
+// a pod shim) Init runs that role and never returns; otherwise it returns at
+// once and costs nothing.
 func Init() {
 	runtime.Init()
 	if shim.IsShim() {

@@ -2,6 +2,8 @@ package sandbox_test
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -196,4 +198,50 @@ func TestRestartWithBackOff(t *testing.T) {
 		}
 		return ""
 	})
+}
+
+// A stop right after Run must reach the container's program, not
+// libcontainer's init that is about to exec it (whose Go runtime, as PID 1,
+// would exit 2 on SIGTERM).
+func TestStopRightAfterRun(t *testing.T) {
+	e := newEnv(t)
+	names := []string{"early-a", "early-b", "early-c"}
+	for _, n := range names {
+		e.run(`{apiVersion: v1, kind: Pod, metadata: {name: ` + n + `}, spec: {terminationGracePeriodSeconds: 1, containers: [{name: a, image: ` + testImage + `, command: [sleep, "1000"]}]}}`)
+	}
+	errs := make(chan error, len(names))
+	for _, n := range names {
+		go func() { errs <- e.rt.Stop(context.Background(), "default", n, sandbox.StopOptions{}) }()
+	}
+	for range names {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range names {
+		p, err := e.rt.Get(context.Background(), "default", n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if term := p.Status.ContainerStatuses[0].State.Terminated; term == nil || term.ExitCode != 137 {
+			t.Errorf("%s: %+v, want exit 137 (sleep as PID 1 ignores SIGTERM, then SIGKILL)", n, p.Status.ContainerStatuses[0].State)
+		}
+	}
+}
+
+// The shim stays in the host's namespaces: pinning the pod's namespaces and
+// libcontainer's mount-namespace threads must not leave it (through its
+// main thread, which /proc/<pid> shows) in a pod's.
+func TestShimStaysInHostNamespaces(t *testing.T) {
+	e := newEnv(t)
+	e.run(`{apiVersion: v1, kind: Pod, metadata: {name: nsless}, spec: {containers: [{name: a, image: ` + testImage + `, command: [sleep, "1000"]}, {name: b, image: ` + testImage + `, command: [sleep, "1000"]}]}}`)
+	e.wait("nsless", sandbox.PodReady)
+	pid := readShimPID(t, e, "nsless")
+	for _, ns := range []string{"mnt", "net", "ipc", "uts", "pid"} {
+		host, _ := os.Readlink("/proc/self/ns/" + ns)
+		shim, err := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", pid, ns))
+		if err != nil || shim != host {
+			t.Errorf("shim %s namespace %q, want the host's %q (%v)", ns, shim, host, err)
+		}
+	}
 }

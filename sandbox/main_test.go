@@ -24,10 +24,12 @@ import (
 // testImage is the busybox image every test pod uses (plus ipctool).
 const testImage = "localhost/busybox:test"
 
+// The test binary is re-executed as libcontainer's init and as pod shims:
+// Init takes those roles over before the test framework starts, from an
+// init function so that it runs on the main thread.
+func init() { sandbox.Init() }
+
 func TestMain(m *testing.M) {
-	// The test binary is re-executed as libcontainer's init and as pod
-	// shims: Init takes those roles over before the test framework starts.
-	sandbox.Init()
 	code := m.Run()
 	if sharedRoot != "" {
 		os.RemoveAll(sharedRoot)
@@ -120,6 +122,13 @@ func newEnv(t *testing.T) *env {
 	e.rt = rt
 	t.Cleanup(func() {
 		ctx := context.Background()
+		if t.Failed() {
+			logs, _ := filepath.Glob(filepath.Join(e.state, "pods", "*", "*", "shim.log"))
+			for _, l := range logs {
+				b, _ := os.ReadFile(l)
+				t.Logf("%s:\n%s", l, b)
+			}
+		}
 		pods, _ := rt.List(ctx, "")
 		for _, p := range pods {
 			if err := rt.Delete(ctx, p.Namespace, p.Name, sandbox.DeleteOptions{Force: true}); err != nil {

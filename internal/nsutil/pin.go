@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -196,11 +197,11 @@ func Unpin(dir string) error {
 			errs = append(errs, fmt.Errorf("unpin %s: %w", p, err))
 			continue
 		}
-		if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := removeBusy(p, os.Remove); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, fmt.Errorf("remove %s: %w", p, err))
 		}
 	}
-	if err := os.Remove(dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := removeBusy(dir, os.Remove); err != nil && !errors.Is(err, os.ErrNotExist) {
 		errs = append(errs, fmt.Errorf("remove %s: %w", dir, err))
 	}
 	return errors.Join(errs...)
@@ -218,4 +219,22 @@ func Path(dir, name string) string {
 		return ""
 	}
 	return p
+}
+
+// RemoveAllBusy is os.RemoveAll that waits out EBUSY for up to two
+// seconds. A directory that was a mount point stays busy while any mount
+// namespace still holds a copy of that mount: a container that is being set
+// up clones the host's mounts, and the kernel releases the namespace of a
+// process that just died a moment after it was reaped.
+func RemoveAllBusy(path string) error { return removeBusy(path, os.RemoveAll) }
+
+func removeBusy(path string, remove func(string) error) error {
+	deadline := time.Now().Add(2 * time.Second)
+	for {
+		err := remove(path)
+		if err == nil || !errors.Is(err, unix.EBUSY) || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -72,7 +74,35 @@ func (c *Container) Start(p Process, stdio Stdio) (*Proc, error) {
 	if err := c.lc.Run(lp); err != nil {
 		return nil, fmt.Errorf("start container %s: %w", c.ID(), err)
 	}
-	return &Proc{p: lp}, nil
+	proc := &Proc{p: lp}
+	waitExec(proc.Pid())
+	return proc, nil
+}
+
+// initComm is the name libcontainer's init process carries until it execs
+// the container's process.
+const initComm = "runc:[2:INIT]"
+
+// waitExec waits until process pid has exec'd its program (or exited).
+// libcontainer's Run returns when the init is released, a moment before it
+// execs; a signal landing in that moment hits the init's Go runtime (which,
+// as PID 1 of its namespace, exits 2 on SIGTERM) instead of the program.
+func waitExec(pid int) {
+	if pid <= 0 {
+		return
+	}
+	path := "/proc/" + strconv.Itoa(pid) + "/comm"
+	delay := 20 * time.Microsecond
+	for deadline := time.Now().Add(2 * time.Second); time.Now().Before(deadline); {
+		comm, err := os.ReadFile(path)
+		if err != nil || strings.TrimSpace(string(comm)) != initComm {
+			return
+		}
+		time.Sleep(delay)
+		if delay < time.Millisecond {
+			delay *= 2
+		}
+	}
 }
 
 func libProcess(p Process, stdio Stdio) *libcontainer.Process {

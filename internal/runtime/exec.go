@@ -25,7 +25,9 @@ func (c *Container) Exec(o ExecOptions) (*Proc, *os.File, error) {
 		if err := c.lc.Run(lp); err != nil {
 			return nil, nil, fmt.Errorf("exec in container %s: %w", c.ID(), err)
 		}
-		return &Proc{p: lp}, nil, nil
+		proc := &Proc{p: lp}
+		waitExec(proc.Pid())
+		return proc, nil, nil
 	}
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	goruntime "runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -80,7 +81,16 @@ type shim struct {
 }
 
 // Main is the body of a shim process; it returns the exit code.
+//
+// It must run on the main goroutine (sandbox.Init is called from an init
+// function or first thing in main). It wires that goroutine to the main
+// thread for good: libcontainer runs goroutines on threads that it moves
+// into a container's mount namespace and never unlocks, and a locked thread
+// that ends is discarded unless it is the main thread, which the Go runtime
+// wedges instead, leaving the process (everything that reads /proc/self)
+// inside the container's mount namespace.
 func Main() int {
+	goruntime.LockOSThread()
 	dir := podstate.Dir(os.Getenv(EnvPodDir))
 	var ready *os.File
 	if fd, err := strconv.Atoi(os.Getenv(EnvReadyFD)); err == nil {

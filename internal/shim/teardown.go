@@ -70,7 +70,7 @@ func Teardown(dir podstate.Dir, rec *podstate.Record) error {
 		}
 	}
 	for _, d := range []string{dataDir, dir.ShmDir(), dir.RuncRoot(), dir.EtcDir()} {
-		if err := os.RemoveAll(d); err != nil {
+		if err := nsutil.RemoveAllBusy(d); err != nil {
 			errs = append(errs, fmt.Errorf("remove %s: %w", d, err))
 		}
 	}
@@ -93,9 +93,12 @@ func unmountAll(dir string) error {
 	return errors.Join(errs...)
 }
 
-// MountsUnder lists the mount points at or below dir, in mount order.
+// MountsUnder lists the mount points at or below dir, in mount order, as
+// the calling thread sees them.
 func MountsUnder(dir string) ([]string, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	// This thread's view: /proc/self is the main thread's, which need not
+	// share this thread's mount namespace.
+	f, err := os.Open("/proc/thread-self/mountinfo")
 	if err != nil {
 		return nil, fmt.Errorf("read mounts: %w", err)
 	}

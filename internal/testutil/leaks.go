@@ -28,7 +28,7 @@ func Leaks(dirs []string, cgroupParent string) []string {
 
 func leaks(dirs []string, cgroupParent string) []string {
 	var out []string
-	if f, err := os.Open("/proc/self/mountinfo"); err == nil {
+	if f, err := os.Open("/proc/thread-self/mountinfo"); err == nil {
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
 			fields := strings.Fields(sc.Text())
