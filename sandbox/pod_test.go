@@ -277,3 +277,40 @@ func readShimPID(t *testing.T, e *env, name string) int {
 	pid, _ := strconv.Atoi(string(m[1]))
 	return pid
 }
+
+// A killed pause is noticed (the sandbox is no longer ready to start
+// containers) and the pod can still be deleted without leaving anything.
+func TestKilledPause(t *testing.T) {
+	e := newEnv(t)
+	p := e.run(`{apiVersion: v1, kind: Pod, metadata: {name: nopause}, spec: {shareProcessNamespace: true, containers: [{name: a, image: ` + testImage + `, command: [sleep, "1000"]}]}}`)
+	e.wait("nopause", sandbox.PodReady)
+	var pid int
+	for _, procs := range []string{
+		fmt.Sprintf("/sys/fs/cgroup/pids%s/pod%s/pause/cgroup.procs", e.cg, p.UID),
+		fmt.Sprintf("/sys/fs/cgroup%s/pod%s/pause/cgroup.procs", e.cg, p.UID),
+	} {
+		if b, err := os.ReadFile(procs); err == nil {
+			pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+			break
+		}
+	}
+	if pid == 0 {
+		t.Fatal("pause is not in the pod's cgroup")
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, func() string {
+		p, _ := e.rt.Get(context.Background(), "default", "nopause")
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.PodReadyToStartContainers && c.Status == corev1.ConditionFalse {
+				return ""
+			}
+		}
+		return fmt.Sprintf("conditions after pause died: %+v", p.Status.Conditions)
+	})
+	if err := e.rt.Delete(context.Background(), "default", "nopause", sandbox.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.assertClean()
+}
