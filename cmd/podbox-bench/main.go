@@ -245,6 +245,9 @@ func (b *bench) ociRounds(rt, rootfs string, n int) (runs, dels []time.Duration,
 	proc["terminal"] = false
 	proc["args"] = []string{"sleep", "3600"}
 	delete(proc, "rlimits")
+	if linux, ok := spec["linux"].(map[string]any); ok {
+		linux["cgroupsPath"] = "/podbox-bench-" + rt
+	}
 	if raw, err = json.Marshal(spec); err != nil {
 		return nil, nil, err
 	}
@@ -252,6 +255,8 @@ func (b *bench) ociRounds(rt, rootfs string, n int) (runs, dels []time.Duration,
 		return nil, nil, err
 	}
 	state := filepath.Join(b.dir, rt+"-state")
+	// Whatever happens, leave no container behind.
+	defer exec.Command(rt, "--root", state, "delete", "-f", "bench").Run() //nolint:errcheck // best effort
 	for i := 0; i < n+1; i++ {
 		start := time.Now()
 		// A detached container keeps its stdio: give it none, else waiting
