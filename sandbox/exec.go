@@ -40,13 +40,13 @@ func ResizeTTY(master *os.File, width, height uint16) error {
 // user, with its environment and working directory, and returns its exit
 // code (128+signal if it was killed).
 func (r *Runtime) Exec(ctx context.Context, namespace, name string, opts ExecOptions) (int, error) {
-	if namespace == "" {
-		namespace = "default"
-	}
 	if len(opts.Command) == 0 {
 		return -1, errors.New("exec: no command given")
 	}
-	dir := r.roots.Pod(namespace, name)
+	namespace, dir, err := r.podDir(namespace, name)
+	if err != nil {
+		return -1, err
+	}
 	pod, _, st, err := r.pod(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return -1, notFound(namespace, name)

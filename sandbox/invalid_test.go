@@ -3,7 +3,9 @@ package sandbox_test
 import (
 	"context"
 	"errors"
+	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -55,7 +57,14 @@ kind: Pod
 metadata: {name: absent}
 spec:
   containers: [{name: a, image: localhost/nope:1}]`,
-			[]string{`spec.containers[0].image`, `"localhost/nope:1" is not in the store`}},
+			[]string{`spec.containers[0].image: Invalid value: "localhost/nope:1": image is not in the store`}},
+		{"field and image problems together", `
+apiVersion: v1
+kind: Pod
+metadata: {name: both}
+spec:
+  containers: [{name: a, image: localhost/nope:1}, {name: a, image: ` + testImage + `}]`,
+			[]string{`spec.containers[1].name: Duplicate value: "a"`, `spec.containers[0].image: Invalid value: "localhost/nope:1"`}},
 		{"name taken", `
 apiVersion: v1
 kind: Pod
@@ -131,4 +140,36 @@ func podDirs(t *testing.T, e *env) string {
 		}
 	}
 	return strings.Join(names, " ")
+}
+
+// Names become paths: a name that is not a valid pod name never reaches
+// the file system, whatever the verb.
+func TestBadNamesNeverReachTheFileSystem(t *testing.T) {
+	e := newEnv(t)
+	victim := filepath.Join(e.dir, "victim")
+	if err := os.MkdirAll(filepath.Join(victim, "keep"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, ref := range [][2]string{{"default", "../../../victim"}, {"default", "../../victim"}, {"..", "victim"},
+		{"default", "/etc"}, {"default", "a/b"}, {"Default", "web"}, {"default", ""}} {
+		ns, name := ref[0], ref[1]
+		errs := []error{
+			e.rt.Delete(ctx, ns, name, sandbox.DeleteOptions{Force: true}),
+			e.rt.Stop(ctx, ns, name, sandbox.StopOptions{}),
+			e.rt.Logs(ctx, ns, name, sandbox.LogOptions{}, io.Discard),
+		}
+		_, err := e.rt.Get(ctx, ns, name)
+		errs = append(errs, err)
+		_, err = e.rt.Exec(ctx, ns, name, sandbox.ExecOptions{Command: []string{"true"}})
+		errs = append(errs, err)
+		for i, err := range errs {
+			if !errors.Is(err, sandbox.ErrInvalid) {
+				t.Errorf("%s/%s, call %d: %v, want an invalid-name error", ns, name, i, err)
+			}
+		}
+	}
+	if _, err := os.Stat(filepath.Join(victim, "keep")); err != nil {
+		t.Errorf("victim directory damaged: %v", err)
+	}
 }

@@ -53,10 +53,10 @@ func findContainer(pod *corev1.Pod, name string) error {
 
 // Logs writes a container's log to w.
 func (r *Runtime) Logs(ctx context.Context, namespace, name string, opts LogOptions, w io.Writer) error {
-	if namespace == "" {
-		namespace = "default"
+	namespace, dir, err := r.podDir(namespace, name)
+	if err != nil {
+		return err
 	}
-	dir := r.roots.Pod(namespace, name)
 	pod, _, st, err := r.pod(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return notFound(namespace, name)

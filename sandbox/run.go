@@ -48,25 +48,34 @@ func (r *Runtime) Run(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error)
 		Pod: pod, BootID: podstate.BootID(), Roots: r.roots, CgroupParent: r.opts.CgroupParent,
 		PauseBinary: pause, BackOffBase: r.opts.BackOffBase, BackOffMax: r.opts.BackOffMax,
 	}
+	// Held until the shim reports: a delete or stop of this name waits.
+	nameLock, err := r.roots.LockName(ctx, pod.Namespace, pod.Name)
+	if err != nil {
+		return nil, err
+	}
 	dir, lock, err := r.roots.CreatePod(rec)
 	if errors.Is(err, podstate.ErrExist) {
+		nameLock.Unlock(false)
 		return nil, fmt.Errorf("pods %q %w in namespace %q", pod.Name, ErrAlreadyExists, pod.Namespace)
 	}
 	if err != nil {
+		nameLock.Unlock(false)
 		return nil, fmt.Errorf("run pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
 	if err := startShim(ctx, dir, lock); err != nil {
 		r.rollback(dir, rec)
 		lock.Close()
+		nameLock.Unlock(true)
 		return nil, fmt.Errorf("run pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
+	nameLock.Unlock(false)
 	lock.Close()
 	return r.Get(ctx, pod.Namespace, pod.Name)
 }
 
 // Validate defaults a copy of pod as the API server would (namespace
-// "default" when unset) and checks it completely: every field problem at
-// once (an *InvalidError), then that its images are in the store and that
+// "default" when unset) and checks it completely: every field problem and
+// every image missing from the store at once (an *InvalidError), then that
 // no pod of that name exists. It creates nothing.
 func (r *Runtime) Validate(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error) {
 	pod = pod.DeepCopy()
@@ -74,11 +83,10 @@ func (r *Runtime) Validate(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, e
 		pod.Namespace = "default"
 	}
 	kube.SetDefaults(pod)
-	if errs := kube.Validate(pod); len(errs) > 0 {
+	errs := kube.Validate(pod)
+	errs = append(errs, r.checkImages(ctx, pod)...)
+	if len(errs) > 0 {
 		return nil, &InvalidError{Namespace: pod.Namespace, Name: pod.Name, Errs: errs}
-	}
-	if err := r.checkImages(ctx, pod); err != nil {
-		return nil, err
 	}
 	if _, err := os.Stat(r.roots.Pod(pod.Namespace, pod.Name).RecordFile()); err == nil {
 		return nil, fmt.Errorf("pods %q %w in namespace %q", pod.Name, ErrAlreadyExists, pod.Namespace)
@@ -86,35 +94,28 @@ func (r *Runtime) Validate(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, e
 	return pod, nil
 }
 
-// checkImages makes sure every container's image is in the store (pulling
-// comes with the image pull policies).
-func (r *Runtime) checkImages(ctx context.Context, pod *corev1.Pod) error {
+// checkImages reports every container image that is not in the store
+// (pulling comes with the image pull policies).
+func (r *Runtime) checkImages(ctx context.Context, pod *corev1.Pod) field.ErrorList {
 	var errs field.ErrorList
 	check := func(path *field.Path, cs []corev1.Container) {
 		for i, c := range cs {
-			if _, err := r.store.Get(ctx, c.Image); err != nil {
-				if errors.Is(err, image.ErrNotFound) {
-					errs = append(errs, field.NotFound(path.Index(i).Child("image"), c.Image))
-				} else {
-					errs = append(errs, field.Invalid(path.Index(i).Child("image"), c.Image, err.Error()))
-				}
+			if c.Image == "" {
+				continue // reported by validation
+			}
+			_, err := r.store.Get(ctx, c.Image)
+			switch {
+			case errors.Is(err, image.ErrNotFound):
+				errs = append(errs, field.Invalid(path.Index(i).Child("image"), c.Image,
+					"image is not in the store (podbox image import or podbox image load it first)"))
+			case err != nil:
+				errs = append(errs, field.Invalid(path.Index(i).Child("image"), c.Image, err.Error()))
 			}
 		}
 	}
 	check(field.NewPath("spec", "initContainers"), pod.Spec.InitContainers)
 	check(field.NewPath("spec", "containers"), pod.Spec.Containers)
-	if len(errs) == 0 {
-		return nil
-	}
-	var msgs []string
-	for _, e := range errs {
-		if e.Type == field.ErrorTypeNotFound {
-			msgs = append(msgs, fmt.Sprintf("%s: image %q is not in the store (podbox image import/load it first)", e.Field, e.BadValue))
-		} else {
-			msgs = append(msgs, e.Error())
-		}
-	}
-	return fmt.Errorf("pod %q: %s", pod.Name, strings.Join(msgs, "; "))
+	return errs
 }
 
 // rollback removes everything a failed Run made.
@@ -157,7 +158,8 @@ func startShim(ctx context.Context, dir podstate.Dir, lock *os.File) error {
 		return fmt.Errorf("start shim: %w", err)
 	}
 	// Reap the shim if this process outlives it.
-	go func() { _ = cmd.Wait() }()
+	reaped := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(reaped) }()
 
 	msg := make(chan string, 1)
 	go func() {
@@ -166,7 +168,10 @@ func startShim(ctx context.Context, dir podstate.Dir, lock *os.File) error {
 	}()
 	select {
 	case <-ctx.Done():
+		// Kill it and wait: a shim still dying could make a mount or a
+		// cgroup after the rollback.
 		_ = cmd.Process.Kill()
+		<-reaped
 		return fmt.Errorf("start shim: %w", ctx.Err())
 	case m := <-msg:
 		switch {

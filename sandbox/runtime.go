@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/podbox/podbox/cgroups"
@@ -18,6 +19,7 @@ import (
 	"github.com/podbox/podbox/internal/shim"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 )
 
 // Options configure a Runtime. The zero value uses the default paths.
@@ -153,6 +155,9 @@ func (r *Runtime) pod(dir podstate.Dir) (*corev1.Pod, *podstate.Record, *podstat
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	if rec.Pod.Name != filepath.Base(string(dir)) || rec.Pod.Namespace != filepath.Base(filepath.Dir(string(dir))) {
+		return nil, nil, nil, fmt.Errorf("%s holds pod %s/%s, not the pod its path names", dir.RecordFile(), rec.Pod.Namespace, rec.Pod.Name)
+	}
 	st, err := dir.ReadStatus()
 	if err != nil {
 		return nil, nil, nil, err
@@ -191,12 +196,28 @@ func markUnknown(pod *corev1.Pod) {
 	}
 }
 
-// Get returns a pod with its current status.
-func (r *Runtime) Get(ctx context.Context, namespace, name string) (*corev1.Pod, error) {
+// podDir checks a namespace and pod name (they become paths: "../x" must
+// never reach the file system) and returns the pod's state directory.
+func (r *Runtime) podDir(namespace, name string) (string, podstate.Dir, error) {
 	if namespace == "" {
 		namespace = "default"
 	}
-	pod, _, _, err := r.pod(r.roots.Pod(namespace, name))
+	if errs := validation.IsDNS1123Label(namespace); len(errs) > 0 {
+		return "", "", fmt.Errorf("invalid namespace %q: %s: %w", namespace, strings.Join(errs, "; "), ErrInvalid)
+	}
+	if errs := validation.IsDNS1123Subdomain(name); len(errs) > 0 {
+		return "", "", fmt.Errorf("invalid pod name %q: %s: %w", name, strings.Join(errs, "; "), ErrInvalid)
+	}
+	return namespace, r.roots.Pod(namespace, name), nil
+}
+
+// Get returns a pod with its current status.
+func (r *Runtime) Get(ctx context.Context, namespace, name string) (*corev1.Pod, error) {
+	namespace, dir, err := r.podDir(namespace, name)
+	if err != nil {
+		return nil, err
+	}
+	pod, _, _, err := r.pod(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, notFound(namespace, name)
 	}
@@ -208,6 +229,9 @@ func (r *Runtime) Get(ctx context.Context, namespace, name string) (*corev1.Pod,
 func (r *Runtime) List(ctx context.Context, namespace string) ([]*corev1.Pod, error) {
 	pattern := filepath.Join(r.roots.PodsDir(), "*", "*", "pod.json")
 	if namespace != "" {
+		if errs := validation.IsDNS1123Label(namespace); len(errs) > 0 {
+			return nil, fmt.Errorf("invalid namespace %q: %s: %w", namespace, strings.Join(errs, "; "), ErrInvalid)
+		}
 		pattern = filepath.Join(r.roots.PodsDir(), namespace, "*", "pod.json")
 	}
 	files, err := filepath.Glob(pattern)
@@ -216,6 +240,9 @@ func (r *Runtime) List(ctx context.Context, namespace string) ([]*corev1.Pod, er
 	}
 	var pods []*corev1.Pod
 	for _, f := range files {
+		if strings.HasPrefix(filepath.Base(filepath.Dir(f)), ".") {
+			continue // a pod being created (or whose creation was cut short)
+		}
 		pod, _, _, err := r.pod(podstate.Dir(filepath.Dir(f)))
 		if errors.Is(err, os.ErrNotExist) {
 			continue // deleted meanwhile

@@ -11,6 +11,8 @@ import (
 	"github.com/podbox/podbox/internal/runtime"
 	"github.com/podbox/podbox/internal/shim"
 	"golang.org/x/sys/unix"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // StopOptions tune Stop.
@@ -24,10 +26,10 @@ type StopOptions struct {
 // grace period; pause last) and removes its sandbox. The pod stays listed
 // with its final status until deleted. Stopping a stopped pod does nothing.
 func (r *Runtime) Stop(ctx context.Context, namespace, name string, opts StopOptions) error {
-	if namespace == "" {
-		namespace = "default"
+	namespace, dir, err := r.podDir(namespace, name)
+	if err != nil {
+		return err
 	}
-	dir := r.roots.Pod(namespace, name)
 	rec, err := dir.ReadRecord()
 	if errors.Is(err, os.ErrNotExist) {
 		return notFound(namespace, name)
@@ -40,6 +42,11 @@ func (r *Runtime) Stop(ctx context.Context, namespace, name string, opts StopOpt
 
 // stop asks the shim to stop the pod; without a shim it stops the
 // containers itself from what is on disk.
+//
+// The name's lock is not held while the shim stops the pod (a delete
+// --force must be able to cut a long grace period short); requests carry
+// the pod's UID, so they never reach a pod created under the same name
+// meanwhile. Without a shim, the teardown runs under the name's lock.
 func (r *Runtime) stop(ctx context.Context, dir podstate.Dir, rec *podstate.Record, op string, grace *int64) error {
 	st, err := dir.ReadStatus()
 	if err != nil {
@@ -50,10 +57,24 @@ func (r *Runtime) stop(ctx context.Context, dir podstate.Dir, rec *podstate.Reco
 	}
 	g := r.grace(rec, grace)
 	if r.shimAlive(dir, rec) {
-		err := shim.Request(dir, op, grace, g+time.Minute)
-		if err == nil || !errors.Is(err, shim.ErrShimGone) {
-			return err
+		err := shim.Request(dir, string(rec.Pod.UID), op, grace, g+time.Minute)
+		switch {
+		case errors.Is(err, shim.ErrOtherPod):
+			return nil // ours is gone already
+		case !errors.Is(err, shim.ErrShimGone):
+			return err // done (nil), or a real failure
 		}
+	}
+	lock, err := r.roots.LockName(ctx, rec.Pod.Namespace, rec.Pod.Name)
+	if err != nil {
+		return err
+	}
+	defer lock.Unlock(false)
+	if cur, err := dir.ReadRecord(); err != nil || cur.Pod.UID != rec.Pod.UID {
+		return nil // deleted (and maybe re-created) meanwhile
+	}
+	if st, err = dir.ReadStatus(); err != nil || st.Final {
+		return err
 	}
 	// The shim is gone: signal what still runs, wait out the grace period,
 	// then remove everything.
@@ -61,7 +82,49 @@ func (r *Runtime) stop(ctx context.Context, dir podstate.Dir, rec *podstate.Reco
 	if err := shim.Teardown(dir, rec); err != nil {
 		return fmt.Errorf("stop pod %s/%s: %w", rec.Pod.Namespace, rec.Pod.Name, err)
 	}
-	return nil
+	return writeLostStatus(dir, st)
+}
+
+// writeLostStatus records the end of a pod whose shim died: nobody saw how
+// its containers ended, so they read as the kubelet reports containers it
+// cannot find any more, and the pod has failed.
+func writeLostStatus(dir podstate.Dir, st *podstate.Status) error {
+	now := metav1.Now()
+	lost := func(sts []corev1.ContainerStatus) {
+		for i := range sts {
+			cs := &sts[i]
+			cs.Ready = false
+			started := false
+			cs.Started = &started
+			if cs.State.Terminated != nil {
+				continue
+			}
+			term := &corev1.ContainerStateTerminated{
+				ExitCode: 137, Reason: "ContainerStatusUnknown", FinishedAt: now, ContainerID: cs.ContainerID,
+				Message: "The container could not be located when the pod was terminated",
+			}
+			if cs.State.Running != nil {
+				term.StartedAt = cs.State.Running.StartedAt
+			}
+			cs.State = corev1.ContainerState{Terminated: term}
+		}
+	}
+	lost(st.Pod.InitContainerStatuses)
+	lost(st.Pod.ContainerStatuses)
+	st.Pod.Phase = corev1.PodFailed
+	st.Pod.Message = "the pod's shim died; its containers were stopped without it"
+	for i := range st.Pod.Conditions {
+		c := &st.Pod.Conditions[i]
+		if c.Type != corev1.PodScheduled && c.Type != corev1.PodInitialized {
+			c.Status, c.Reason, c.LastTransitionTime = corev1.ConditionFalse, "PodFailed", now
+		}
+	}
+	for _, c := range st.Containers {
+		c.Running, c.Exec = false, nil
+	}
+	st.Final = true
+	st.Updated = now.Time
+	return dir.WriteStatus(st)
 }
 
 func (r *Runtime) grace(rec *podstate.Record, override *int64) time.Duration {

@@ -35,6 +35,10 @@ func deleteCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
+			if len(targets) == 0 {
+				fmt.Fprintln(os.Stderr, "No resources found")
+				return nil
+			}
 			opts := sandbox.DeleteOptions{GracePeriod: gracePeriod(c), Force: c.Bool("force")}
 			if c.Bool("now") {
 				one := int64(1)
@@ -91,7 +95,7 @@ func deleteTargets(c *cli.Context, rt *sandbox.Runtime, ns string) ([][2]string,
 			out = append(out, [2]string{p.Namespace, p.Name})
 		}
 	}
-	if len(out) == 0 {
+	if len(out) == 0 && !c.Bool("all") {
 		return nil, errors.New("delete: name the pods, or use -f FILE or --all")
 	}
 	return out, nil

@@ -47,14 +47,24 @@ var ErrExist = errors.New("pod exists")
 // and a shim lock that is already taken: the directory is built under a
 // temporary name and renamed into place, so a pod directory always has a
 // record and its lock is held from the first moment (the caller hands the
-// returned file to the shim, which keeps holding it).
+// returned file to the shim, which keeps holding it). The caller holds the
+// name's lock (LockName).
 func (r Roots) CreatePod(rec *Record) (Dir, *os.File, error) {
 	dir := r.Pod(rec.Pod.Namespace, rec.Pod.Name)
 	parent := filepath.Dir(string(dir))
 	if err := os.MkdirAll(parent, 0o711); err != nil {
 		return "", nil, fmt.Errorf("create pod directory: %w", err)
 	}
-	tmp, err := os.MkdirTemp(parent, ".new-"+rec.Pod.Name+"-")
+	// What a create or delete of this name cut short left behind ("_"
+	// cannot occur in a pod name, so only this name matches). The
+	// caller holds the name's lock, so no live operation owns these.
+	for _, pattern := range []string{".new_" + rec.Pod.Name + "_*", ".deleted_" + rec.Pod.Name + "_*"} {
+		stale, _ := filepath.Glob(filepath.Join(parent, pattern))
+		for _, d := range stale {
+			_ = os.RemoveAll(d)
+		}
+	}
+	tmp, err := os.MkdirTemp(parent, ".new_"+rec.Pod.Name+"_")
 	if err != nil {
 		return "", nil, fmt.Errorf("create pod directory: %w", err)
 	}

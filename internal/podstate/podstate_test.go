@@ -1,6 +1,7 @@
 package podstate
 
 import (
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -191,7 +192,14 @@ func TestCreatePodConcurrent(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			<-start
+			// As Run does: the name's lock around the create.
+			nl, err := r.LockName(context.Background(), "default", "race")
+			if err != nil {
+				t.Error(err)
+				return
+			}
 			_, lock, err := r.CreatePod(testRecord(r, "default", "race"))
+			nl.Unlock(false)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -211,7 +219,7 @@ func TestCreatePodConcurrent(t *testing.T) {
 	if wins != 1 || len(errs) != 0 {
 		t.Fatalf("%d CreatePods won, unexpected errors %v; want exactly 1 winner and ErrExist for the rest", wins, errs)
 	}
-	if diff := cmp.Diff([]string{"race"}, entries(t, filepath.Join(r.PodsDir(), "default"))); diff != "" {
+	if diff := cmp.Diff([]string{".race.lock", "race"}, entries(t, filepath.Join(r.PodsDir(), "default"))); diff != "" {
 		t.Errorf("namespace directory (-want +got):\n%s", diff)
 	}
 	if !r.Pod("default", "race").ShimAlive() {
@@ -406,4 +414,48 @@ func TestBootID(t *testing.T) {
 	if BootID() != id {
 		t.Error("BootID changed")
 	}
+}
+
+// The name lock excludes other holders, and a holder that removes the file
+// (the pod is gone) does not strand a waiter on a dead inode.
+func TestLockName(t *testing.T) {
+	r := testRoots(t)
+	ctx := context.Background()
+	first, err := r.LockName(ctx, "default", "web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan *NameLock)
+	go func() {
+		l, err := r.LockName(ctx, "default", "web")
+		if err != nil {
+			t.Error(err)
+		}
+		got <- l
+	}()
+	select {
+	case <-got:
+		t.Fatal("a second holder got the lock")
+	case <-time.After(100 * time.Millisecond):
+	}
+	first.Unlock(true) // removes the file
+	second := <-got
+	if _, err := os.Stat(filepath.Join(r.PodsDir(), "default", ".web.lock")); err != nil {
+		t.Errorf("the second holder's lock file is not at the path: %v", err)
+	}
+	third, err := r.LockName(ctxTimeout(t, 50*time.Millisecond), "default", "web")
+	if err == nil {
+		third.Unlock(false)
+		t.Error("a third holder got the lock while the second holds it")
+	}
+	second.Unlock(true)
+	if _, err := os.Stat(filepath.Join(r.PodsDir(), "default", ".web.lock")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("lock file left after Unlock(true): %v", err)
+	}
+}
+
+func ctxTimeout(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
 }

@@ -278,10 +278,23 @@ func (s *shim) stop(grace time.Duration, deleting bool) {
 		now := metav1.Now()
 		s.deleting = &now
 	}
+	deadline := time.Now().Add(grace)
 	if s.stopping {
+		// A second request with a shorter grace period (delete --force
+		// during a graceful stop) cuts the wait short, as on a node.
+		if deadline.Before(s.stopDeadline) {
+			s.stopDeadline = deadline
+			for _, c := range s.ctrs {
+				if inst := c.inst; inst != nil {
+					s.workers.Add(1)
+					go func() { defer s.workers.Done(); s.killInstance(inst, grace) }()
+				}
+			}
+		}
 		return
 	}
 	s.stopping = true
+	s.stopDeadline = deadline
 	s.log.Info("stopping pod", "grace", grace)
 	for _, c := range s.ctrs {
 		if c.timer != nil {

@@ -187,6 +187,11 @@ func (s *shim) startPause() error {
 	}()
 	if !s.pod.Spec.HostPID {
 		if err := nsutil.PinPID(s.dir.NsDir(), p.Pid()); err != nil {
+			select {
+			case <-s.pauseExited:
+				return fmt.Errorf("pause (%s) exited as soon as it started: see %s", s.rec.PauseBinary, s.dir.ShimLog())
+			case <-time.After(100 * time.Millisecond):
+			}
 			return err
 		}
 	}

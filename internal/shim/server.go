@@ -24,6 +24,9 @@ type request struct {
 	Op string `json:"op"`
 	// GracePeriod overrides terminationGracePeriodSeconds when set.
 	GracePeriod *int64 `json:"gracePeriod,omitempty"`
+	// UID is the pod the request is for: a shim of another pod (one made
+	// under the same name since) refuses it.
+	UID string `json:"uid,omitempty"`
 }
 
 type response struct {
@@ -61,14 +64,16 @@ func (s *shim) serve() (net.Listener, error) {
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", path, err)
 	}
+	s.acceptDone = make(chan struct{})
 	go func() {
+		defer close(s.acceptDone)
 		for {
 			conn, err := l.Accept()
 			if err != nil {
 				return
 			}
-			s.workers.Add(1)
-			go func() { defer s.workers.Done(); s.handleConn(conn) }()
+			s.conns.Add(1)
+			go func() { defer s.conns.Done(); s.handleConn(conn) }()
 		}
 	}()
 	return l, nil
@@ -81,17 +86,29 @@ func (s *shim) handleConn(conn net.Conn) {
 		_ = json.NewEncoder(conn).Encode(response{Error: "bad request: " + err.Error()})
 		return
 	}
+	// Once the pod is finished (done), every stop or delete is answered:
+	// there is nothing left to stop.
 	reply := make(chan response, 1)
 	select {
 	case s.events <- requestEv{req: req, reply: reply}:
-	case <-s.ctx.Done():
+	case <-s.done:
 		_ = json.NewEncoder(conn).Encode(response{OK: true})
 		return
 	}
-	_ = json.NewEncoder(conn).Encode(<-reply)
+	var resp response
+	select {
+	case resp = <-reply:
+	case <-s.done:
+		resp = response{OK: true}
+	}
+	_ = json.NewEncoder(conn).Encode(resp)
 }
 
 func (e requestEv) handle(s *shim) {
+	if e.req.UID != "" && e.req.UID != string(s.pod.UID) {
+		e.reply <- response{Error: errOtherPodText}
+		return
+	}
 	switch e.req.Op {
 	case "stop", "delete":
 		s.stop(s.gracePeriod(e.req.GracePeriod), e.req.Op == "delete")
@@ -101,12 +118,20 @@ func (e requestEv) handle(s *shim) {
 	}
 }
 
-// ErrShimGone is returned when a pod's shim cannot be reached.
-var ErrShimGone = errors.New("the pod's shim is not running")
+// Errors of Request.
+var (
+	// ErrShimGone: the pod's shim cannot be reached.
+	ErrShimGone = errors.New("the pod's shim is not running")
+	// ErrOtherPod: the shim at that path runs another pod (the one asked
+	// for is gone).
+	ErrOtherPod = errors.New("the pod was replaced by another of the same name")
+)
 
-// Request sends a stop or delete request to the shim of the pod in dir and
-// waits for it to be carried out (or for timeout).
-func Request(dir podstate.Dir, op string, grace *int64, timeout time.Duration) error {
+const errOtherPodText = "request for another pod"
+
+// Request sends a stop or delete request to the shim of the pod with the
+// given UID in dir and waits for it to be carried out (or for timeout).
+func Request(dir podstate.Dir, uid, op string, grace *int64, timeout time.Duration) error {
 	addr, d, err := socketAddr(dir.Socket())
 	if err != nil {
 		return fmt.Errorf("reach shim of %s: %w", dir, err)
@@ -130,12 +155,15 @@ func Request(dir podstate.Dir, op string, grace *int64, timeout time.Duration) e
 	if timeout > 0 {
 		_ = conn.SetDeadline(time.Now().Add(timeout))
 	}
-	if err := json.NewEncoder(conn).Encode(request{Op: op, GracePeriod: grace}); err != nil {
+	if err := json.NewEncoder(conn).Encode(request{Op: op, GracePeriod: grace, UID: uid}); err != nil {
 		return fmt.Errorf("send %s request to shim: %w", op, err)
 	}
 	var resp response
 	if err := json.NewDecoder(conn).Decode(&resp); err != nil {
 		return fmt.Errorf("%s: no answer from shim: %w", op, err)
+	}
+	if resp.Error == errOtherPodText {
+		return ErrOtherPod
 	}
 	if resp.Error != "" {
 		return fmt.Errorf("%s: %s", op, resp.Error)

@@ -66,18 +66,25 @@ type shim struct {
 	workers sync.WaitGroup
 
 	// --- owned by the event loop ---
-	ctrs      []*ctr
-	byName    map[string]*ctr
-	backoff   *backOff
-	phase     corev1.PodPhase
-	conds     map[corev1.PodConditionType]corev1.PodCondition
-	startTime metav1.Time
-	initDone  bool
-	stopping  bool
-	deleting  *metav1.Time
-	waiters   []chan<- response
-	ready     *os.File // the CLI's readiness pipe, until answered
-	failed    error    // why the pod could not start (reported to the CLI)
+	ctrs         []*ctr
+	byName       map[string]*ctr
+	backoff      *backOff
+	phase        corev1.PodPhase
+	conds        map[corev1.PodConditionType]corev1.PodCondition
+	startTime    metav1.Time
+	initDone     bool
+	stopping     bool
+	stopDeadline time.Time // when the running stop SIGKILLs
+	deleting     *metav1.Time
+	waiters      []chan<- response
+
+	// Request handling: done is closed when the pod is finished (late
+	// requests are answered then); acceptDone when the listener stopped.
+	done       chan struct{}
+	acceptDone chan struct{}
+	conns      sync.WaitGroup
+	ready      *os.File // the CLI's readiness pipe, until answered
+	failed     error    // why the pod could not start (reported to the CLI)
 }
 
 // Main is the body of a shim process; it returns the exit code.
@@ -146,6 +153,7 @@ func newShim(dir podstate.Dir, log *slog.Logger) (*shim, error) {
 		byName:  map[string]*ctr{},
 		backoff: newBackOff(rec.BackOffBase, rec.BackOffMax),
 		conds:   map[corev1.PodConditionType]corev1.PodCondition{},
+		done:    make(chan struct{}),
 		phase:   corev1.PodPending,
 	}
 	for i := range rec.Pod.Spec.InitContainers {
@@ -198,11 +206,18 @@ func (s *shim) run() int {
 		reportReady(s.ready, err)
 		return 1
 	}
-	defer srv.Close()
 
 	s.advance()
 	s.writeStatus(false)
-	return s.loop(sigc)
+	code := s.loop(sigc)
+	// Requests that came in late are answered once the pod is finished;
+	// then no more come in, and the answers are written before exiting.
+	close(s.done)
+	srv.Close()
+	<-s.acceptDone
+	s.conns.Wait()
+	s.workers.Wait()
+	return code
 }
 
 // signalReady answers the CLI once the first containers have started (or
@@ -246,19 +261,18 @@ func (s *shim) loop(sigc <-chan os.Signal) int {
 	}
 	s.cancel()
 	s.teardownSandbox()
+	code := 0
 	if s.failed != nil && s.ready != nil {
 		// The pod never came up: the CLI removes it, so leave no status.
-		s.signalReady()
-		s.workers.Wait()
-		return 1
+		code = 1
+	} else {
+		s.writeStatus(true)
 	}
-	s.writeStatus(true)
 	s.signalReady()
 	for _, w := range s.waiters {
 		w <- response{OK: true}
 	}
-	s.workers.Wait()
-	return 0
+	return code
 }
 
 // finished reports whether nothing runs and nothing will run again.

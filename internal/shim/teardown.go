@@ -28,6 +28,12 @@ import (
 func Teardown(dir podstate.Dir, rec *podstate.Record) error {
 	var errs []error
 	uid := string(rec.Pod.UID)
+	// The directory must still be this pod's: a pod of the same name made
+	// since must not be torn down in its place.
+	if cur, err := dir.ReadRecord(); err == nil && cur.Pod.UID != rec.Pod.UID {
+		return fmt.Errorf("tear down pod %s/%s: its directory now holds another pod (uid %s, not %s)",
+			rec.Pod.Namespace, rec.Pod.Name, cur.Pod.UID, uid)
+	}
 	ids, err := runtime.List(dir.RuncRoot())
 	if err != nil {
 		errs = append(errs, err)
@@ -78,7 +84,9 @@ func Teardown(dir podstate.Dir, rec *podstate.Record) error {
 	return errors.Join(errs...)
 }
 
-// unmountAll unmounts every mount at or below dir, deepest first.
+// UnmountAll unmounts every mount at or below dir, deepest first.
+func UnmountAll(dir string) error { return unmountAll(dir) }
+
 func unmountAll(dir string) error {
 	mounts, err := MountsUnder(dir)
 	if err != nil {
