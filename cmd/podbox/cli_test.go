@@ -215,3 +215,9 @@ func checkPodJSON(t *testing.T, p *corev1.Pod) {
 		}
 	}
 }
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testutil.Cleanup() // the binaries the tests built
+	os.Exit(code)
+}
