@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
 )
@@ -18,6 +19,9 @@ import (
 type staged struct {
 	names []string
 	st    *stored
+	// repoDigest, for a registry pull, is the registry's digest of the
+	// image (repo@sha256:…), recorded for every name; "" drops the record.
+	repoDigest string
 }
 
 func stagedLayerDir(w *workDir, chainID string) string {
@@ -105,12 +109,24 @@ func (s *Store) commit(ctx context.Context, w *workDir, blobDir string, images [
 	if err != nil {
 		return err
 	}
-	moved := false
+	recs, err := s.readRepoRecords()
+	if err != nil {
+		return err
+	}
+	moved, recsChanged := false, false
 	for _, im := range images {
 		for _, n := range im.names {
 			if old, had := setName(idx, n, im.st.desc); had && old.Digest != im.st.desc.Digest {
 				moved = true
 			}
+			if setRecord(recs, n, im.st.desc.Digest, im.repoDigest) {
+				recsChanged = true
+			}
+		}
+	}
+	if recs.prune(idx) || recsChanged {
+		if err := s.writeRepoRecords(recs); err != nil {
+			return err
 		}
 	}
 	if err := s.writeIndex(idx); err != nil {
@@ -184,4 +200,17 @@ func setName(idx *ocispec.Index, name string, desc ocispec.Descriptor) (old ocis
 	}
 	idx.Manifests = append(idx.Manifests, entry)
 	return ocispec.Descriptor{}, false
+}
+
+// setRecord records (or, with repoDigest "", forgets) the repo digest of
+// name, which points at the manifest m, and reports whether recs changed.
+func setRecord(recs repoRecords, name string, m digest.Digest, repoDigest string) bool {
+	old, had := recs[name]
+	if repoDigest == "" {
+		delete(recs, name)
+		return had
+	}
+	rec := repoRecord{Manifest: m, RepoDigest: repoDigest}
+	recs[name] = rec
+	return !had || old != rec
 }

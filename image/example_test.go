@@ -2,6 +2,7 @@ package image_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 
@@ -38,4 +39,35 @@ func Example() {
 	}
 	defer image.Unmount(dir)
 	fmt.Println("run", img.Config.Config.Cmd, "in", rootfs)
+}
+
+// A pull as pull policy Always does it on every container start: the
+// registry is asked for the manifest each time, and a present image is not
+// downloaded again. (Needs root and a registry; not run by go test.)
+func ExampleStore_Pull() {
+	ctx := context.Background()
+	s, err := image.Open(image.Options{Root: "/var/lib/podbox"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	img, err := s.Pull(ctx, "busybox:1.36", image.PullOptions{
+		Progress: func(ev image.PullEvent) {
+			if ev.Kind == image.PullLayerDone || ev.Kind == image.PullLayerSkipped {
+				fmt.Println(ev.Kind, ev.Layer)
+			}
+		},
+	})
+	switch {
+	case errors.Is(err, image.ErrInvalidName):
+		fmt.Println("InvalidImageName:", err)
+		return
+	case errors.Is(err, image.ErrPull):
+		fmt.Println("ErrImagePull:", err)
+		return
+	case err != nil:
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(img.Name, img.ID, img.RepoDigests)
 }

@@ -9,10 +9,14 @@ import (
 )
 
 // Get returns the image called name (normalised first) with its Layers,
-// unpacking any layer directory that is missing (say after a crash). The
-// error wraps ErrNotFound, with the normalised name, if there is no such
-// image. Get is on every container start: for a present image it reads
-// index.json, the manifest and the config and stats the layer directories.
+// unpacking any layer directory that is missing (say after a crash). A name
+// with a digest ("busybox@sha256:…"; a tag beside it does not matter) also
+// finds an image pulled by tag whose repo digest it is, or an image of that
+// repository stored with that manifest. The error wraps ErrNotFound, with the
+// normalised name, if there is no such image, and ErrInvalidName if name does
+// not parse. Get is on every container start: for a present image it reads
+// index.json, the repo digests, the manifest and the config and stats the
+// layer directories.
 func (s *Store) Get(ctx context.Context, name string) (*Image, error) {
 	n, err := NormalizeName(name)
 	if err != nil {
@@ -27,7 +31,11 @@ func (s *Store) Get(ctx context.Context, name string) (*Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("get image %s: %w", n, err)
 	}
-	desc, ok := findName(idx, n)
+	recs, err := s.readRepoRecords()
+	if err != nil {
+		return nil, fmt.Errorf("get image %s: %w", n, err)
+	}
+	desc, ok := lookup(idx, recs, n)
 	if !ok {
 		return nil, fmt.Errorf("get image %s: %w", n, ErrNotFound)
 	}
@@ -36,6 +44,7 @@ func (s *Store) Get(ctx context.Context, name string) (*Image, error) {
 		return nil, fmt.Errorf("get image %s: %w", n, err)
 	}
 	img := st.image(n)
+	img.RepoDigests = recs.repoDigests(idx, desc.Digest)
 	if img.Layers, err = s.layerDirs(ctx, st); err != nil {
 		return nil, fmt.Errorf("get image %s: %w", n, err)
 	}
@@ -54,6 +63,10 @@ func (s *Store) List(ctx context.Context) ([]*Image, error) {
 	if err != nil {
 		return nil, fmt.Errorf("list images: %w", err)
 	}
+	recs, err := s.readRepoRecords()
+	if err != nil {
+		return nil, fmt.Errorf("list images: %w", err)
+	}
 	cache := map[string]*stored{}
 	var out []*Image
 	for _, d := range idx.Manifests {
@@ -68,7 +81,9 @@ func (s *Store) List(ctx context.Context) ([]*Image, error) {
 			}
 			cache[d.Digest.String()] = st
 		}
-		out = append(out, st.image(name))
+		img := st.image(name)
+		img.RepoDigests = recs.repoDigests(idx, d.Digest)
+		out = append(out, img)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil

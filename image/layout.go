@@ -16,13 +16,18 @@ import (
 
 // Image is one named image of the store.
 type Image struct {
-	Name    string        // fully normalised, e.g. "docker.io/library/busybox:1.36" or "localhost/busybox:1.36"
-	ID      digest.Digest // config digest (what `image ls` shows as IMAGE ID, first 12 hex)
-	Digest  digest.Digest // manifest digest as stored
-	Created time.Time
-	Size    int64         // sum of the blob sizes (config + layers)
-	Config  ocispec.Image // Config.Entrypoint, Cmd, Env, WorkingDir, User, StopSignal, ...
-	Layers  []string      // absolute unpacked layer dirs, bottom -> top (only set by Get)
+	Name   string        // fully normalised, e.g. "docker.io/library/busybox:1.36" or "localhost/busybox:1.36"
+	ID     digest.Digest // config digest (what `image ls` shows as IMAGE ID, first 12 hex)
+	Digest digest.Digest // manifest digest as stored
+	// RepoDigests are the digests registries know this image by, as
+	// "docker.io/library/busybox@sha256:…", one per repository it was pulled
+	// from, sorted (none for an imported or loaded image). For a Docker v2s2
+	// image or one picked from a manifest list they differ from Digest.
+	RepoDigests []string
+	Created     time.Time
+	Size        int64         // sum of the blob sizes (config + layers)
+	Config      ocispec.Image // Config.Entrypoint, Cmd, Env, WorkingDir, User, StopSignal, ...
+	Layers      []string      // absolute unpacked layer dirs, bottom -> top (set by Get and Pull)
 }
 
 // maxJSONBlob bounds the manifests and configs the store reads into memory.

@@ -92,7 +92,7 @@ func (s *Store) load(ctx context.Context, archive, fallback string) ([]*Image, e
 	blobDir := filepath.Join(dest, "blobs", "sha256")
 	var images []staged
 	for _, src := range sources {
-		st, err := copyToLayout(ctx, pc, sys, src.ref, dest)
+		st, err := copyToLayout(ctx, pc, sys, src.ref, dest, nil)
 		if err != nil {
 			return nil, fmt.Errorf("copy image %s: %w", src.names[0], err)
 		}
@@ -134,16 +134,23 @@ func acceptAnything() (*signature.PolicyContext, error) {
 
 // copyToLayout copies src, checked against the policy pc, into the OCI layout
 // dest (a staging layout in a work directory) and reads back what was stored.
-func copyToLayout(ctx context.Context, pc *signature.PolicyContext, sys *types.SystemContext, src types.ImageReference, dest string) (*stored, error) {
+// Progress reports go to progress, if not nil.
+func copyToLayout(ctx context.Context, pc *signature.PolicyContext, sys *types.SystemContext, src types.ImageReference, dest string,
+	progress chan types.ProgressProperties,
+) (*stored, error) {
 	destRef, err := layout.NewReference(dest, "")
 	if err != nil {
 		return nil, err
 	}
-	mb, err := copy.Image(ctx, pc, destRef, src, &copy.Options{
+	opts := &copy.Options{
 		SourceCtx:          sys,
 		DestinationCtx:     sys,
 		ImageListSelection: copy.CopySystemImage,
-	})
+	}
+	if progress != nil {
+		opts.Progress, opts.ProgressInterval = progress, progressInterval
+	}
+	mb, err := copy.Image(ctx, pc, destRef, src, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,7 +23,7 @@ func (s *Store) Remove(ctx context.Context, name string) error {
 	if err != nil {
 		return fmt.Errorf("remove image: %w", err)
 	}
-	if err := s.remove(ctx, n); err != nil {
+	if err := s.remove(ctx, indexName(n)); err != nil {
 		return fmt.Errorf("remove image %s: %w", n, err)
 	}
 	return nil
@@ -68,6 +69,7 @@ func (s *Store) remove(ctx context.Context, name string) error {
 	if err := s.writeIndex(idx); err != nil {
 		return err
 	}
+	s.forgetRecords(idx)
 	if !last {
 		return nil
 	}
@@ -77,18 +79,39 @@ func (s *Store) remove(ctx context.Context, name string) error {
 	return nil
 }
 
+// forgetRecords drops the repo digest records of names idx (just written)
+// no longer has. Callers hold LOCK_EX. A record left behind does no harm (it
+// no longer matches the index), so errors are ignored.
+func (s *Store) forgetRecords(idx *ocispec.Index) {
+	if recs, err := s.readRepoRecords(); err == nil && recs.prune(idx) {
+		_ = s.writeRepoRecords(recs)
+	}
+}
+
+// gcStats is what a garbage collection removed.
+type gcStats struct {
+	blobs, layers int
+	bytes         int64 // disk space of the removed blobs and layer directories
+}
+
 // collect removes every blob and layer directory that no image of the index
 // and no live lease refers to, and stale leases and temporary files. Callers
 // hold LOCK_EX. If any image cannot be read, nothing is removed: what it
 // refers to is unknown.
 func (s *Store) collect(ctx context.Context) error {
+	_, err := s.gc(ctx, false)
+	return err
+}
+
+// gc is collect; with measure it also adds up the disk space it frees.
+func (s *Store) gc(ctx context.Context, measure bool) (gcStats, error) {
 	idx, err := s.readIndex()
 	if err != nil {
-		return err
+		return gcStats{}, err
 	}
 	leases, err := s.leases(true)
 	if err != nil {
-		return err
+		return gcStats{}, err
 	}
 	roots := append([]ocispec.Descriptor(nil), idx.Manifests...)
 	for _, l := range leases {
@@ -105,14 +128,14 @@ func (s *Store) collect(ctx context.Context) error {
 		if d.MediaType == ocispec.MediaTypeImageIndex {
 			var sub ocispec.Index
 			if err := readJSONBlob(s.blobDir(), d, &sub); err != nil {
-				return err
+				return gcStats{}, err
 			}
 			roots = append(roots, sub.Manifests...)
 			continue
 		}
 		st, err := readStored(s.blobDir(), d)
 		if err != nil {
-			return fmt.Errorf("image %s %s: %w", refName(d), d.Digest, err)
+			return gcStats{}, fmt.Errorf("image %s %s: %w", refName(d), d.Digest, err)
 		}
 		for _, b := range st.blobs() {
 			blobs[b.Digest.Encoded()] = true
@@ -121,34 +144,42 @@ func (s *Store) collect(ctx context.Context) error {
 			layers[c.Encoded()] = true
 		}
 	}
-	return s.sweep(blobs, layers)
+	return s.sweep(blobs, layers, measure)
 }
 
-// sweep removes the blobs and layer directories not in keep.
-func (s *Store) sweep(keepBlobs, keepLayers map[string]bool) error {
+// sweep removes the blobs and layer directories not in keep, and the
+// temporary files of interrupted index writes.
+func (s *Store) sweep(keepBlobs, keepLayers map[string]bool, measure bool) (gcStats, error) {
+	var st gcStats
 	entries, err := os.ReadDir(s.blobDir())
 	if err != nil {
-		return err
+		return st, err
 	}
 	for _, e := range entries {
-		if !keepBlobs[e.Name()] {
-			if err := os.RemoveAll(filepath.Join(s.blobDir(), e.Name())); err != nil {
-				return err
-			}
+		if keepBlobs[e.Name()] {
+			continue
 		}
+		path := filepath.Join(s.blobDir(), e.Name())
+		if measure {
+			st.bytes += diskUsage(path)
+		}
+		if err := os.RemoveAll(path); err != nil {
+			return st, err
+		}
+		st.blobs++
 	}
 	if entries, err = os.ReadDir(s.ociDir()); err != nil {
-		return err
+		return st, err
 	}
-	for _, e := range entries { // temporary files of an interrupted writeIndex
+	for _, e := range entries {
 		if strings.HasPrefix(e.Name(), ".tmp-") {
 			if err := os.Remove(filepath.Join(s.ociDir(), e.Name())); err != nil {
-				return err
+				return st, err
 			}
 		}
 	}
 	if entries, err = os.ReadDir(s.layersDir()); err != nil {
-		return err
+		return st, err
 	}
 	var w *workDir
 	for _, e := range entries {
@@ -157,20 +188,49 @@ func (s *Store) sweep(keepBlobs, keepLayers map[string]bool) error {
 		}
 		if w == nil {
 			if w, err = s.newWorkDir("gc-"); err != nil {
-				return err
+				return st, err
 			}
 			defer func() { _ = w.Close() }()
 		}
 		// A layer directory disappears by rename, so it is never seen half
 		// removed; its content goes with the work directory.
-		if err := os.Rename(filepath.Join(s.layersDir(), e.Name()), filepath.Join(w.path, e.Name())); err != nil {
-			return fmt.Errorf("remove layer %s: %w", e.Name(), err)
+		gone := filepath.Join(w.path, e.Name())
+		if err := os.Rename(filepath.Join(s.layersDir(), e.Name()), gone); err != nil {
+			return st, fmt.Errorf("remove layer %s: %w", e.Name(), err)
 		}
+		if measure {
+			st.bytes += diskUsage(gone)
+		}
+		st.layers++
 	}
 	if w != nil {
-		return w.Close()
+		return st, w.Close()
 	}
-	return nil
+	return st, nil
+}
+
+// diskUsage is the disk space the file or tree at path takes (allocated
+// blocks, each inode counted once), as du reports it; unreadable parts count
+// as nothing.
+func diskUsage(path string) int64 {
+	seen := map[[2]uint64]bool{}
+	var total int64
+	_ = filepath.WalkDir(path, func(p string, _ fs.DirEntry, err error) error {
+		if err != nil {
+			return nil
+		}
+		var st unix.Stat_t
+		if unix.Lstat(p, &st) != nil {
+			return nil
+		}
+		key := [2]uint64{st.Dev, st.Ino}
+		if !seen[key] {
+			seen[key] = true
+			total += st.Blocks * 512
+		}
+		return nil
+	})
+	return total
 }
 
 // lease records that a Mount uses an image: leases/<sha256 of dir>.

@@ -51,20 +51,14 @@ kind: Pod
 metadata: {name: empty}
 spec: {}`,
 			[]string{`spec.containers: Required value`}},
-		{"image not in the store", `
-apiVersion: v1
-kind: Pod
-metadata: {name: absent}
-spec:
-  containers: [{name: a, image: localhost/nope:1}]`,
-			[]string{`spec.containers[0].image: Invalid value: "localhost/nope:1": image is not in the store`}},
-		{"field and image problems together", `
+		{"several problems at once", `
 apiVersion: v1
 kind: Pod
 metadata: {name: both}
 spec:
-  containers: [{name: a, image: localhost/nope:1}, {name: a, image: ` + testImage + `}]`,
-			[]string{`spec.containers[1].name: Duplicate value: "a"`, `spec.containers[0].image: Invalid value: "localhost/nope:1"`}},
+  restartPolicy: Sometimes
+  containers: [{name: a}, {name: a, image: ` + testImage + `}]`,
+			[]string{`spec.containers[1].name: Duplicate value: "a"`, `spec.containers[0].image: Required value`, `spec.restartPolicy: Unsupported value: "Sometimes"`}},
 		{"name taken", `
 apiVersion: v1
 kind: Pod

@@ -103,7 +103,7 @@ type env struct {
 	state string
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t *testing.T, tweaks ...func(*sandbox.Options)) *env {
 	t.Helper()
 	testutil.RequireRoot(t)
 	root := root(t)
@@ -111,15 +111,20 @@ func newEnv(t *testing.T) *env {
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
 	e := &env{t: t, dir: dir, cg: "/podbox-test-" + hex.EncodeToString(b), root: root, state: filepath.Join(dir, "state")}
-	rt, err := sandbox.Open(sandbox.Options{
+	opts := sandbox.Options{
 		Root: root, State: e.state, LogDir: filepath.Join(dir, "log"),
 		PauseBinary: testutil.PauseBinary(t), CgroupParent: e.cg,
 		BackOffBase: 200 * time.Millisecond, BackOffMax: time.Second,
-	})
+	}
+	for _, tw := range tweaks {
+		tw(&opts)
+	}
+	rt, err := sandbox.Open(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.rt = rt
+	e.root = rt.Options().Root
 	t.Cleanup(func() {
 		ctx := context.Background()
 		if t.Failed() {

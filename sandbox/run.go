@@ -13,14 +13,12 @@ import (
 	"syscall"
 
 	"github.com/google/uuid"
-	"github.com/podbox/podbox/image"
 	"github.com/podbox/podbox/internal/kube"
 	"github.com/podbox/podbox/internal/podstate"
 	"github.com/podbox/podbox/internal/shim"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
 // Run validates a pod, starts its shim and returns once the sandbox is up
@@ -47,6 +45,7 @@ func (r *Runtime) Run(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error)
 	rec := &podstate.Record{
 		Pod: pod, BootID: podstate.BootID(), Roots: r.roots, CgroupParent: r.opts.CgroupParent,
 		PauseBinary: pause, BackOffBase: r.opts.BackOffBase, BackOffMax: r.opts.BackOffMax,
+		Pull: r.pullConfig(), Prepulled: r.prePull(ctx, pod),
 	}
 	// Held until the shim reports: a delete or stop of this name waits.
 	nameLock, err := r.roots.LockName(ctx, pod.Namespace, pod.Name)
@@ -74,48 +73,24 @@ func (r *Runtime) Run(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error)
 }
 
 // Validate defaults a copy of pod as the API server would (namespace
-// "default" when unset) and checks it completely: every field problem and
-// every image missing from the store at once (an *InvalidError), then that
-// no pod of that name exists. It creates nothing.
+// "default" when unset) and checks it completely, every problem at once (an
+// *InvalidError), then that no pod of that name exists. It creates nothing.
+// Images are not checked: as on a node, an image that cannot be had shows
+// in the container's status (ErrImagePull, ErrImageNeverPull,
+// InvalidImageName).
 func (r *Runtime) Validate(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error) {
 	pod = pod.DeepCopy()
 	if pod.Namespace == "" {
 		pod.Namespace = "default"
 	}
 	kube.SetDefaults(pod)
-	errs := kube.Validate(pod)
-	errs = append(errs, r.checkImages(ctx, pod)...)
-	if len(errs) > 0 {
+	if errs := kube.Validate(pod); len(errs) > 0 {
 		return nil, &InvalidError{Namespace: pod.Namespace, Name: pod.Name, Errs: errs}
 	}
 	if _, err := os.Stat(r.roots.Pod(pod.Namespace, pod.Name).RecordFile()); err == nil {
 		return nil, fmt.Errorf("pods %q %w in namespace %q", pod.Name, ErrAlreadyExists, pod.Namespace)
 	}
 	return pod, nil
-}
-
-// checkImages reports every container image that is not in the store
-// (pulling comes with the image pull policies).
-func (r *Runtime) checkImages(ctx context.Context, pod *corev1.Pod) field.ErrorList {
-	var errs field.ErrorList
-	check := func(path *field.Path, cs []corev1.Container) {
-		for i, c := range cs {
-			if c.Image == "" {
-				continue // reported by validation
-			}
-			_, err := r.store.Get(ctx, c.Image)
-			switch {
-			case errors.Is(err, image.ErrNotFound):
-				errs = append(errs, field.Invalid(path.Index(i).Child("image"), c.Image,
-					"image is not in the store (podbox image import or podbox image load it first)"))
-			case err != nil:
-				errs = append(errs, field.Invalid(path.Index(i).Child("image"), c.Image, err.Error()))
-			}
-		}
-	}
-	check(field.NewPath("spec", "initContainers"), pod.Spec.InitContainers)
-	check(field.NewPath("spec", "containers"), pod.Spec.Containers)
-	return errs
 }
 
 // rollback removes everything a failed Run made.

@@ -42,6 +42,19 @@ type Options struct {
 	BackOffBase, BackOffMax time.Duration
 	// Logger receives the library's diagnostics; nil discards them.
 	Logger *slog.Logger
+
+	// AuthFile is the registry credentials file (default: containers/image's
+	// search, as podman and skopeo: $REGISTRY_AUTH_FILE,
+	// ${XDG_RUNTIME_DIR}/containers/auth.json, ~/.docker/config.json, ...).
+	AuthFile string
+	// RegistriesConf and RegistriesConfDir override
+	// /etc/containers/registries.conf(.d): mirrors, insecure registries.
+	RegistriesConf, RegistriesConfDir string
+	// SignaturePolicy overrides /etc/containers/policy.json.
+	SignaturePolicy string
+	// PullProgress receives the layer events of the pulls Run and Pull make
+	// (possibly from several goroutines).
+	PullProgress func(image.PullEvent)
 }
 
 // Runtime runs and manages pods under one set of roots. It is cheap to open

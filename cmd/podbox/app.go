@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/podbox/podbox/cgroups"
+	"github.com/podbox/podbox/image"
 	"github.com/podbox/podbox/internal/podstate"
+	"github.com/podbox/podbox/internal/progress"
 	"github.com/podbox/podbox/sandbox"
 	"github.com/urfave/cli/v2"
 )
@@ -33,6 +35,12 @@ func newApp() *cli.App {
 				Usage: "first restart back-off delay (the kubelet's is 10s)"},
 			&cli.DurationFlag{Name: "backoff-max", Value: 300 * time.Second, EnvVars: []string{"PODBOX_BACKOFF_MAX"},
 				Usage: "restart back-off cap (the kubelet's is 5m)"},
+			&cli.StringFlag{Name: "authfile", EnvVars: []string{"REGISTRY_AUTH_FILE"},
+				Usage: "registry credentials file (default: the one podman and skopeo use)"},
+			&cli.StringFlag{Name: "registries-conf", EnvVars: []string{"CONTAINERS_REGISTRIES_CONF"},
+				Usage: "registries.conf (mirrors, insecure registries; default /etc/containers/registries.conf)"},
+			&cli.StringFlag{Name: "registries-conf-dir", Usage: "registries.conf.d directory"},
+			&cli.StringFlag{Name: "signature-policy", Usage: "policy.json (default /etc/containers/policy.json)"},
 			namespaceFlag(),
 		},
 		Commands: []*cli.Command{
@@ -63,14 +71,56 @@ func openRuntime(c *cli.Context) (*sandbox.Runtime, error) {
 		return nil, fmt.Errorf("podbox needs root (it creates namespaces, mounts and cgroups): run it with sudo")
 	}
 	return sandbox.Open(sandbox.Options{
-		Root:         c.String("root"),
-		State:        c.String("state"),
-		LogDir:       c.String("log-dir"),
-		PauseBinary:  c.String("pause"),
-		CgroupParent: c.String("cgroup-parent"),
-		BackOffBase:  c.Duration("backoff-base"),
-		BackOffMax:   c.Duration("backoff-max"),
+		Root:              c.String("root"),
+		State:             c.String("state"),
+		LogDir:            c.String("log-dir"),
+		PauseBinary:       c.String("pause"),
+		CgroupParent:      c.String("cgroup-parent"),
+		BackOffBase:       c.Duration("backoff-base"),
+		BackOffMax:        c.Duration("backoff-max"),
+		AuthFile:          globalString(c, "authfile"),
+		RegistriesConf:    c.String("registries-conf"),
+		RegistriesConfDir: c.String("registries-conf-dir"),
+		SignaturePolicy:   c.String("signature-policy"),
+		PullProgress:      pullProgress(c),
 	})
+}
+
+// globalString is a flag that may be given globally or to the command.
+func globalString(c *cli.Context, name string) string {
+	for _, ctx := range c.Lineage() {
+		if ctx.IsSet(name) {
+			return ctx.String(name)
+		}
+	}
+	return ""
+}
+
+// pullProgress shows pulls on stderr: bars on a terminal, lines otherwise
+// (nothing with --quiet).
+func pullProgress(c *cli.Context) func(image.PullEvent) {
+	for _, ctx := range c.Lineage() {
+		if ctx.Bool("quiet") {
+			return nil
+		}
+	}
+	r := progress.New(os.Stderr)
+	return func(e image.PullEvent) {
+		var k progress.Kind
+		switch e.Kind {
+		case image.PullLayerStart:
+			k = progress.Start
+		case image.PullLayerProgress:
+			k = progress.Progress
+		case image.PullLayerDone:
+			k = progress.Done
+		case image.PullLayerSkipped:
+			k = progress.Skipped
+		default:
+			return
+		}
+		r.Event(progress.Event{Image: e.Image, Layer: e.Layer.String(), Kind: k, Size: e.Size, Offset: e.Offset})
+	}
 }
 
 // needArgs checks the number of positional arguments.

@@ -33,8 +33,6 @@ func TestCLIBadInput(t *testing.T) {
 		{"bad name", "apiVersion: v1\nkind: Pod\nmetadata: {name: Web}\nspec: {containers: [{name: a, image: localhost/busybox:1.36}]}\n",
 			[]string{"run", "-f", "-"}, []string{`metadata.name: Invalid value: "Web"`}},
 		{"missing image", pod("  containers: [{name: a}]\n"), []string{"run", "-f", "-"}, []string{"spec.containers[0].image: Required value"}},
-		{"image not in store", pod("  containers: [{name: a, image: localhost/absent:1}]\n"), []string{"run", "-f", "-"},
-			[]string{`spec.containers[0].image: Invalid value: "localhost/absent:1": image is not in the store`}},
 		{"name taken", "apiVersion: v1\nkind: Pod\nmetadata: {name: taken}\nspec: {containers: [{name: a, image: localhost/busybox:1.36}]}\n",
 			[]string{"run", "-f", "-"}, []string{`pods "taken" already exists in namespace "default"`}},
 		{"namespace mismatch", "apiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: a}\nspec: {containers: [{name: a, image: localhost/busybox:1.36}]}\n",

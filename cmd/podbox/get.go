@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -151,7 +152,9 @@ func writeJSON(w io.Writer, obj any) error {
 		return fmt.Errorf("encode as JSON: %w", err)
 	}
 	var generic any
-	if err := json.Unmarshal(raw, &generic); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber() // integers stay exact
+	if err := dec.Decode(&generic); err != nil {
 		return fmt.Errorf("encode as JSON: %w", err)
 	}
 	enc := json.NewEncoder(w)

@@ -13,7 +13,10 @@ func imageRemoveCommand() *cli.Command {
 		Name:      "rm",
 		Aliases:   []string{"remove", "rmi"},
 		Usage:     "remove images (their layers go when no other image uses them)",
-		UsageText: "podbox image rm IMAGE...",
+		UsageText: "podbox image rm [--force] IMAGE...",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "untag an image even if a pod uses it (its data stays until no pod does)"},
+		},
 		Action: func(c *cli.Context) error {
 			if err := needArgs(c, 1, "image rm IMAGE..."); err != nil {
 				return err
@@ -24,7 +27,7 @@ func imageRemoveCommand() *cli.Command {
 			}
 			var errs []string
 			for _, name := range c.Args().Slice() {
-				if err := rt.Images().Remove(c.Context, name); err != nil {
+				if err := rt.RemoveImage(c.Context, name, c.Bool("force")); err != nil {
 					errs = append(errs, err.Error())
 					continue
 				}

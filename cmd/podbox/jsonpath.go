@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -19,7 +20,9 @@ func jsonPath(tmpl string, obj any) (string, error) {
 		return "", err
 	}
 	var doc any
-	if err := json.Unmarshal(raw, &doc); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&doc); err != nil {
 		return "", err
 	}
 	var out strings.Builder

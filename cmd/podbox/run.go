@@ -61,12 +61,13 @@ func runCommand() *cli.Command {
 // runAll starts the pods concurrently and prints one line per pod.
 func runAll(c *cli.Context, rt *sandbox.Runtime, pods []*corev1.Pod) error {
 	errs := make([]error, len(pods))
+	created := make([]*corev1.Pod, len(pods))
 	var wg sync.WaitGroup
 	for i, p := range pods {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, errs[i] = rt.Run(c.Context, p)
+			created[i], errs[i] = rt.Run(c.Context, p)
 		}()
 	}
 	wg.Wait()
@@ -77,6 +78,7 @@ func runAll(c *cli.Context, rt *sandbox.Runtime, pods []*corev1.Pod) error {
 			continue
 		}
 		fmt.Printf("pod/%s created\n", p.Name)
+		warnImages(created[i])
 	}
 	if len(failed) > 0 {
 		return errors.New(strings.Join(failed, "\n"))
@@ -91,4 +93,22 @@ func isSetAnywhere(c *cli.Context, name string) bool {
 		}
 	}
 	return false
+}
+
+// warnImages says which containers could not get their image (the pod runs
+// all the same, and retries, as on a node).
+func warnImages(p *corev1.Pod) {
+	if p == nil {
+		return
+	}
+	for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
+		w := cs.State.Waiting
+		if w == nil {
+			continue
+		}
+		switch w.Reason {
+		case "ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName":
+			fmt.Fprintf(os.Stderr, "Warning: pod/%s container %s: %s: %s\n", p.Name, cs.Name, w.Reason, w.Message)
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/podbox/podbox/image"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -27,6 +28,35 @@ type Record struct {
 	// BackOffBase and BackOffMax shape the restart back-off curve.
 	BackOffBase time.Duration `json:"backOffBase"`
 	BackOffMax  time.Duration `json:"backOffMax"`
+	// Pull is how the shim pulls images.
+	Pull PullConfig `json:"pull"`
+	// Prepulled is what the CLI pulled for the containers' first start, by
+	// image as the spec names it: that start uses it instead of pulling
+	// again (one registry contact per start, as on a node).
+	Prepulled map[string]Prepulled `json:"prepulled,omitempty"`
+}
+
+// PullConfig is the part of image.PullOptions a pod's shim reuses.
+type PullConfig struct {
+	AuthFile          string `json:"authFile,omitempty"`
+	RegistriesConf    string `json:"registriesConf,omitempty"`
+	RegistriesConfDir string `json:"registriesConfDir,omitempty"`
+	PolicyPath        string `json:"policyPath,omitempty"`
+}
+
+// Options turns the config into pull options.
+func (c PullConfig) Options() image.PullOptions {
+	return image.PullOptions{AuthFile: c.AuthFile, RegistriesConf: c.RegistriesConf,
+		RegistriesConfDir: c.RegistriesConfDir, PolicyPath: c.PolicyPath}
+}
+
+// Prepulled is the outcome of the CLI's pull of one image.
+type Prepulled struct {
+	// Pulled is true if the registry was contacted (else the image was
+	// present and the policy did not ask for a pull).
+	Pulled bool          `json:"pulled,omitempty"`
+	Took   time.Duration `json:"took,omitempty"`
+	Err    string        `json:"error,omitempty"`
 }
 
 // Status is status.json: everything the shim knows, rewritten atomically

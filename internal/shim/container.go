@@ -3,7 +3,6 @@ package shim
 import (
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -56,13 +55,8 @@ type execDefaults struct {
 // behind; on a start failure it returns (inst, "", err), also cleaned up.
 func (s *shim) startInstance(c *ctr, restart int) (*instance, string, error) {
 	spec := c.spec
-	img, err := s.store.Get(s.ctx, spec.Image)
+	img, reason, err := s.ensureImage(c, restart)
 	if err != nil {
-		reason := "CreateContainerError"
-		if errors.Is(err, image.ErrNotFound) {
-			reason = "ErrImageNeverPull"
-			err = fmt.Errorf("container image %q is not present with pull policy of %s", spec.Image, spec.ImagePullPolicy)
-		}
 		return nil, reason, err
 	}
 	inst := &instance{

@@ -123,7 +123,12 @@ func (e startedEv) handle(s *shim) {
 		c.runs--
 		c.status.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: e.reason, Message: e.err.Error()}}
 		s.log.Warn("create container", "container", c.spec.Name, "reason", e.reason, "err", e.err)
-		if !s.stopping {
+		switch {
+		case s.stopping || e.reason == reasonInvalidImageName:
+			// Nothing to retry: the name will not parse next time either.
+		case imageProblem(e.reason):
+			s.retryImage(c, e.reason)
+		default:
 			s.retryCreate(c)
 		}
 		return

@@ -78,6 +78,14 @@ type shim struct {
 	deleting     *metav1.Time
 	waiters      []chan<- response
 
+	pulls         pulls
+	prepulledUsed map[string]bool // first starts that used the CLI's pull
+
+	// Events for kubectl describe, written with the status.
+	evmu    sync.Mutex
+	evlog   []podstate.Event
+	evDirty bool
+
 	// Request handling: done is closed when the pod is finished (late
 	// requests are answered then); acceptDone when the listener stopped.
 	done       chan struct{}
@@ -154,7 +162,10 @@ func newShim(dir podstate.Dir, log *slog.Logger) (*shim, error) {
 		backoff: newBackOff(rec.BackOffBase, rec.BackOffMax),
 		conds:   map[corev1.PodConditionType]corev1.PodCondition{},
 		done:    make(chan struct{}),
-		phase:   corev1.PodPending,
+		pulls:   pulls{flights: map[string]*flight{}},
+
+		prepulledUsed: map[string]bool{},
+		phase:         corev1.PodPending,
 	}
 	for i := range rec.Pod.Spec.InitContainers {
 		s.addCtr(&rec.Pod.Spec.InitContainers[i], true, i)

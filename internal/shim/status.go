@@ -121,6 +121,7 @@ func (s *shim) writeStatus(final bool) {
 	if err := s.dir.WriteStatus(st); err != nil {
 		s.log.Error("write status", "err", err)
 	}
+	s.writeEvents()
 }
 
 // PodPhase is the kubelet's getPhase: the phase of a pod given the status

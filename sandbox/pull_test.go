@@ -1,0 +1,264 @@
+package sandbox_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/podbox/podbox/image"
+	"github.com/podbox/podbox/internal/printers"
+	"github.com/podbox/podbox/internal/testutil"
+	"github.com/podbox/podbox/sandbox"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// pullEnv is an env with an empty image store of its own and a registry
+// on 127.0.0.1 that registries.conf marks insecure (plain HTTP).
+type pullEnv struct {
+	*env
+	reg    *testutil.Registry
+	layout string // OCI layout the test images are pushed from
+	base   []byte // busybox layer
+}
+
+func newPullEnv(t *testing.T) *pullEnv {
+	reg := testutil.StartRegistry(t)
+	conf := filepath.Join(t.TempDir(), "registries.conf")
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf("[[registry]]\nlocation = %q\ninsecure = true\n", reg.Host())), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	confDir := t.TempDir()
+	storeRoot := filepath.Join(t.TempDir(), "root")
+	e := newEnv(t, func(o *sandbox.Options) {
+		o.Root, o.RegistriesConf, o.RegistriesConfDir = storeRoot, conf, confDir
+	})
+	return &pullEnv{env: e, reg: reg, layout: filepath.Join(t.TempDir(), "layout"),
+		base: testutil.TarDir(t, testutil.BusyboxRootfs(t))}
+}
+
+// push pushes a busybox image to repo:tag; mark makes its config (and so
+// its ID) distinct.
+func (p *pullEnv) push(repoTag, mark string) {
+	p.t.Helper()
+	img := testutil.TestImage{Layers: [][]byte{p.base}, Config: ocispec.ImageConfig{
+		Env: []string{"PATH=/bin", "MARK=" + mark}, Cmd: []string{"sh", "-c", "echo mark=$MARK; exit 1"},
+	}}
+	tag := strings.ReplaceAll(repoTag, "/", "-")
+	tag = strings.ReplaceAll(tag, ":", "-") + "-" + mark
+	testutil.WriteOCILayout(p.t, p.layout, tag, img)
+	p.reg.Push(p.t, p.layout, tag, repoTag)
+}
+
+func (p *pullEnv) status(name string) corev1.ContainerStatus {
+	p.t.Helper()
+	pod, err := p.rt.Get(context.Background(), "default", name)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if len(pod.Status.ContainerStatuses) == 0 {
+		return corev1.ContainerStatus{}
+	}
+	return pod.Status.ContainerStatuses[0]
+}
+
+func (p *pullEnv) crashingPod(name, image string, policy corev1.PullPolicy) {
+	p.run(fmt.Sprintf(`{apiVersion: v1, kind: Pod, metadata: {name: %s}, spec: {containers: [{name: a, image: %q, imagePullPolicy: %s}]}}`,
+		name, image, policy))
+}
+
+// waitRestarts waits until the container started n+1 times.
+func (p *pullEnv) waitRestarts(name string, n int32) corev1.ContainerStatus {
+	p.t.Helper()
+	var cs corev1.ContainerStatus
+	eventually(p.t, 20*time.Second, func() string {
+		cs = p.status(name)
+		if cs.RestartCount < n {
+			return fmt.Sprintf("%d restarts, want %d: %+v", cs.RestartCount, n, cs.State)
+		}
+		return ""
+	})
+	return cs
+}
+
+// Always contacts the registry on every start; IfNotPresent never when the
+// image is present; Never never.
+func TestPullPolicies(t *testing.T) {
+	p := newPullEnv(t)
+	img := p.reg.Ref("podbox/app:v1")
+	p.push("podbox/app:v1", "1")
+
+	p.reg.ResetCounts()
+	p.crashingPod("always", img, corev1.PullAlways)
+	p.waitRestarts("always", 3)
+	zero := int64(0)
+	_ = p.rt.Stop(context.Background(), "default", "always", sandbox.StopOptions{GracePeriod: &zero})
+	starts := int(p.status("always").RestartCount) + 1
+	c := p.reg.Counts()
+	t.Logf("Always: %d starts, registry saw %+v", starts, c)
+	if manifests := c.ManifestGET + c.ManifestHEAD; manifests != starts {
+		t.Errorf("Always: %d manifest requests for %d starts, want one per start", manifests, starts)
+	}
+	if c.BlobGET > 2 { // the first start downloads the config and the layer
+		t.Errorf("Always: %d blob downloads; an unchanged image must not be downloaded again", c.BlobGET)
+	}
+
+	p.reg.ResetCounts()
+	p.crashingPod("ifnotpresent", img, corev1.PullIfNotPresent)
+	p.waitRestarts("ifnotpresent", 2)
+	p.crashingPod("never", img, corev1.PullNever)
+	p.waitRestarts("never", 2)
+	if c := p.reg.Counts(); c.ManifestGET+c.ManifestHEAD+c.BlobGET != 0 {
+		t.Errorf("IfNotPresent/Never with the image present contacted the registry: %+v", c)
+	}
+	if id := p.status("never").ImageID; !strings.Contains(id, "@sha256:") {
+		t.Errorf("imageID %q", id)
+	}
+}
+
+// A new image behind the same tag is used by the next start under Always,
+// not under IfNotPresent (as long as nothing else pulls the tag: the store
+// is shared, as a node's is).
+func TestRepushedTag(t *testing.T) {
+	p := newPullEnv(t)
+	img := p.reg.Ref("podbox/app:v1")
+	p.push("podbox/app:v1", "1")
+	p.crashingPod("ifnp", img, corev1.PullIfNotPresent)
+	first := p.waitRestarts("ifnp", 1).ImageID
+	p.push("podbox/app:v1", "2")
+	before := p.status("ifnp")
+	p.waitRestarts("ifnp", before.RestartCount+2)
+	if id := p.status("ifnp").ImageID; id != first {
+		t.Errorf("IfNotPresent switched image: %s -> %s", first, id)
+	}
+	_ = p.rt.Stop(context.Background(), "default", "ifnp", sandbox.StopOptions{})
+
+	// Always: running mark 3, then mark 4 pushed: a later restart runs it.
+	p.push("podbox/app:v1", "3")
+	p.crashingPod("always", img, corev1.PullAlways)
+	logOf := func() string {
+		var out strings.Builder
+		_ = p.rt.Logs(context.Background(), "default", "always", sandbox.LogOptions{Container: "a", Tail: -1}, &out)
+		return out.String()
+	}
+	eventually(t, 10*time.Second, func() string {
+		if l := logOf(); l != "mark=3\n" {
+			return "first start's log " + l
+		}
+		return ""
+	})
+	p.push("podbox/app:v1", "4")
+	eventually(t, 20*time.Second, func() string {
+		if l := logOf(); l != "mark=4\n" {
+			return "Always's latest start still logs " + l
+		}
+		return ""
+	})
+}
+
+// An image that cannot be had: ErrImagePull, then ImagePullBackOff while
+// retrying, and the pod starts by itself once the image is pushed.
+func TestPullFailureThenPush(t *testing.T) {
+	p := newPullEnv(t)
+	img := p.reg.Ref("podbox/late:v1")
+	p.run(fmt.Sprintf(`{apiVersion: v1, kind: Pod, metadata: {name: late}, spec: {
+	  initContainers: [{name: init, image: %q, command: [sh, -c, "exit 0"]}],
+	  containers: [{name: a, image: %q, command: [sleep, "1000"]}]}}`, img, img))
+	seen := map[string]bool{}
+	eventually(t, 10*time.Second, func() string {
+		pod, _ := p.rt.Get(context.Background(), "default", "late")
+		seen[printers.Row(pod, time.Now()).Status] = true
+		if seen["Init:ErrImagePull"] && seen["Init:ImagePullBackOff"] {
+			return ""
+		}
+		return fmt.Sprintf("statuses seen so far: %v", seen)
+	})
+	pod, _ := p.rt.Get(context.Background(), "default", "late")
+	if w := pod.Status.InitContainerStatuses[0].State.Waiting; w == nil || !strings.Contains(w.Message, img) {
+		t.Errorf("waiting state %+v does not name the image", w)
+	}
+	p.push("podbox/late:v1", "1")
+	p.wait("late", sandbox.PodReady)
+}
+
+// Never with an absent image: ErrImageNeverPull, without contacting the
+// registry; loading the image lets the pod start by itself.
+func TestNeverPullThenLoad(t *testing.T) {
+	p := newPullEnv(t)
+	p.push("podbox/app:v1", "1")
+	name := p.reg.Ref("podbox/app:v1")
+	p.reg.ResetCounts()
+	p.run(fmt.Sprintf(`{apiVersion: v1, kind: Pod, metadata: {name: never}, spec: {containers: [{name: a, image: %q, imagePullPolicy: Never, command: [sleep, "1000"]}]}}`, name))
+	eventually(t, 5*time.Second, func() string {
+		if w := p.status("never").State.Waiting; w == nil || w.Reason != "ErrImageNeverPull" ||
+			w.Message != fmt.Sprintf("Container image %q is not present with pull policy of Never", name) {
+			return fmt.Sprintf("state %+v", p.status("never").State)
+		}
+		return ""
+	})
+	// Put the image in the store without the registry knowing: an import.
+	if _, err := p.rt.Images().Import(context.Background(), testutil.BusyboxRootfs(t), name, image.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	p.wait("never", sandbox.PodReady)
+	if c := p.reg.Counts(); c.ManifestGET+c.ManifestHEAD+c.BlobGET != 0 {
+		t.Errorf("Never contacted the registry: %+v", c)
+	}
+}
+
+// A name that does not parse is InvalidImageName, and nothing is retried.
+func TestInvalidImageName(t *testing.T) {
+	p := newPullEnv(t)
+	p.run(`{apiVersion: v1, kind: Pod, metadata: {name: bad}, spec: {containers: [{name: a, image: "Upper/Case:1"}]}}`)
+	eventually(t, 5*time.Second, func() string {
+		if w := p.status("bad").State.Waiting; w == nil || w.Reason != "InvalidImageName" {
+			return fmt.Sprintf("state %+v", p.status("bad").State)
+		}
+		return ""
+	})
+	pod, _ := p.rt.Get(context.Background(), "default", "bad")
+	if st := printers.Row(pod, time.Now()).Status; st != "InvalidImageName" {
+		t.Errorf("STATUS %q", st)
+	}
+}
+
+// An image a pod uses cannot be removed (the error names the pod); --force
+// only untags it; prune keeps it while the pod exists.
+func TestImageInUse(t *testing.T) {
+	p := newPullEnv(t)
+	p.push("podbox/app:v1", "1")
+	name := p.reg.Ref("podbox/app:v1")
+	p.run(fmt.Sprintf(`{apiVersion: v1, kind: Pod, metadata: {name: user}, spec: {containers: [{name: a, image: %q, command: [sleep, "1000"]}]}}`, name))
+	p.push("podbox/other:v1", "2")
+	if _, err := p.rt.Pull(context.Background(), p.reg.Ref("podbox/other:v1"), nil); err != nil {
+		t.Fatal(err)
+	}
+	err := p.rt.RemoveImage(context.Background(), name, false)
+	if !errors.Is(err, sandbox.ErrImageInUse) || !strings.Contains(err.Error(), "default/user") {
+		t.Errorf("rm of an image in use: %v", err)
+	}
+	rep, err := p.rt.PruneImages(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Images) != 1 || !strings.Contains(rep.Images[0], "podbox/other") || rep.BytesFreed <= 0 {
+		t.Errorf("prune: %+v", rep)
+	}
+	if _, err := p.rt.Images().Get(context.Background(), name); err != nil {
+		t.Errorf("prune removed the image a pod uses: %v", err)
+	}
+	if err := p.rt.RemoveImage(context.Background(), name, true); err != nil {
+		t.Errorf("rm --force: %v", err)
+	}
+	if _, err := p.rt.Images().Get(context.Background(), name); !errors.Is(err, image.ErrNotFound) {
+		t.Errorf("after rm --force the name remains: %v", err)
+	}
+	if out, code := p.exec("user", "a", "true"); code != 0 {
+		t.Errorf("the pod broke when its image was untagged: %q", out)
+	}
+}
