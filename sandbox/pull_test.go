@@ -262,3 +262,31 @@ func TestImageInUse(t *testing.T) {
 		t.Errorf("the pod broke when its image was untagged: %q", out)
 	}
 }
+
+// Pulls show as events with the time they took, and the usual lifecycle
+// events are recorded and folded.
+func TestPullEvents(t *testing.T) {
+	p := newPullEnv(t)
+	p.push("podbox/app:v1", "1")
+	p.crashingPod("evts", p.reg.Ref("podbox/app:v1"), corev1.PullAlways)
+	p.waitRestarts("evts", 2)
+	evs, err := p.rt.Events(context.Background(), "default", "evts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	byReason := map[string]sandbox.Event{}
+	for _, e := range evs {
+		byReason[e.Reason] = e
+	}
+	for _, r := range []string{"Scheduled", "Pulling", "Pulled", "Created", "Started", "BackOff"} {
+		if _, ok := byReason[r]; !ok {
+			t.Errorf("no %s event in %+v", r, evs)
+		}
+	}
+	if m := byReason["Pulled"].Message; !strings.HasPrefix(m, fmt.Sprintf("Successfully pulled image %q in ", p.reg.Ref("podbox/app:v1"))) {
+		t.Errorf("Pulled event %q", m)
+	}
+	if e := byReason["Started"]; e.Count < 2 || e.Object != "spec.containers{a}" {
+		t.Errorf("Started event not folded over the restarts: %+v", e)
+	}
+}

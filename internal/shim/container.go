@@ -17,6 +17,7 @@ import (
 	"github.com/podbox/podbox/internal/kube"
 	"github.com/podbox/podbox/internal/runtime"
 	"golang.org/x/sys/unix"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // defaultPath is the PATH a container gets when neither the image nor the
@@ -115,6 +116,7 @@ func (s *shim) startInstance(c *ctr, restart int) (*instance, string, error) {
 		return nil, "CreateContainerError", err
 	}
 	inst.lc = lc
+	s.event(corev1.EventTypeNormal, "Created", objectOf(c), "Created container: "+spec.Name)
 	if err := s.runInstance(inst, runtime.Process{
 		Args: args, Env: env, Cwd: cwd, UID: user.UID, GID: user.GID, AdditionalGIDs: user.AdditionalGIDs,
 	}); err != nil {

@@ -123,6 +123,9 @@ func (e startedEv) handle(s *shim) {
 		c.runs--
 		c.status.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: e.reason, Message: e.err.Error()}}
 		s.log.Warn("create container", "container", c.spec.Name, "reason", e.reason, "err", e.err)
+		if !imageProblem(e.reason) && e.reason != reasonInvalidImageName {
+			s.event(corev1.EventTypeWarning, "Failed", objectOf(c), "Error: "+e.err.Error())
+		}
 		switch {
 		case s.stopping || e.reason == reasonInvalidImageName:
 			// Nothing to retry: the name will not parse next time either.
@@ -137,10 +140,12 @@ func (e startedEv) handle(s *shim) {
 		// terminated state with reason StartError and exit code 128.
 		s.setRunning(c, e.inst)
 		s.log.Warn("start container", "container", c.spec.Name, "err", e.err)
+		s.event(corev1.EventTypeWarning, "Failed", objectOf(c), "Error: "+e.err.Error())
 		exitedEv{c: c, inst: e.inst, exit: runtime.Exit{Code: 128}, at: time.Now()}.finish(s, "StartError", e.err.Error())
 		return
 	}
 	s.setRunning(c, e.inst)
+	s.event(corev1.EventTypeNormal, "Started", objectOf(c), "Started container "+c.spec.Name)
 	if s.stopping {
 		s.workers.Add(1)
 		go func() { defer s.workers.Done(); s.killInstance(e.inst, 0) }()
@@ -243,6 +248,8 @@ func (s *shim) scheduleRestart(c *ctr, finished time.Time) {
 		Message: fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)",
 			s.backoff.current(key), c.spec.Name, s.pod.Name, s.pod.Namespace, s.pod.UID),
 	}}
+	s.event(corev1.EventTypeWarning, "BackOff", objectOf(c), fmt.Sprintf("Back-off restarting failed container %s in pod %s_%s(%s)",
+		c.spec.Name, s.pod.Name, s.pod.Namespace, s.pod.UID))
 	c.timer = s.after(wait, c)
 }
 
@@ -311,6 +318,7 @@ func (s *shim) stop(grace time.Duration, deleting bool) {
 		}
 		if c.inst != nil {
 			inst := c.inst
+			s.event(corev1.EventTypeNormal, "Killing", objectOf(c), "Stopping container "+c.spec.Name)
 			s.workers.Add(1)
 			go func() { defer s.workers.Done(); s.killInstance(inst, grace) }()
 		}

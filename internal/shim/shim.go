@@ -200,6 +200,7 @@ func (s *shim) run() int {
 	defer close(stopReaper)
 
 	s.startTime = metav1.Now()
+	s.event(corev1.EventTypeNormal, "Scheduled", "", fmt.Sprintf("Successfully assigned %s/%s to %s", s.pod.Namespace, s.pod.Name, s.pod.Spec.NodeName))
 	if err := s.createSandbox(); err != nil {
 		s.log.Error("create sandbox", "err", err)
 		s.teardownSandbox()
