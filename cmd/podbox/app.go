@@ -44,7 +44,7 @@ func newApp() *cli.App {
 			namespaceFlag(),
 		},
 		Commands: []*cli.Command{
-			runCommand(), getCommand(), logsCommand(), execCommand(), waitCommand(),
+			runCommand(), getCommand(), describeCommand(), logsCommand(), execCommand(), waitCommand(),
 			stopCommand(), deleteCommand(), imageCommand(), infoCommand(), versionCommand(),
 		},
 	}

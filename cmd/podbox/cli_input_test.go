@@ -136,3 +136,27 @@ func tree(t *testing.T, dir string, extraSkip ...string) string {
 	})
 	return b.String()
 }
+
+func TestCLIDescribe(t *testing.T) {
+	c := newCLI(t)
+	c.importBusybox()
+	c.ok(`{apiVersion: v1, kind: Pod, metadata: {name: desc}, spec: {containers: [{name: a, image: localhost/busybox:1.36, command: [sleep, "100"], env: [{name: GREETING, value: hi}]}]}}`, "run", "-f", "-")
+	out := c.ok("", "describe", "pod", "desc")
+	for _, want := range []string{
+		"Name:         desc\nNamespace:    default\n",
+		"Status:       Running",
+		"Containers:\n  a:\n    Container ID:  podbox://",
+		"    State:          Running\n",
+		"      GREETING:  hi\n",
+		"Events:\n  Type    Reason     Age",
+		"Normal  Scheduled",
+		"spec.containers{a}: Started container a",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("describe lacks %q:\n%s", want, out)
+		}
+	}
+	if _, errs, code := c.run("", "describe", "nope"); code == 0 || !strings.Contains(errs, `pods "nope" not found`) {
+		t.Errorf("describe of a missing pod: %d %q", code, errs)
+	}
+}

@@ -11,5 +11,10 @@
 // kubectl would print for the same pod status. PrintTable lays rows out the
 // way kubectl's table printer does (k8s.io/cli-runtime/pkg/printers).
 //
-// Everything here is a pure function of the pod and the time passed in.
+// Describe writes what `kubectl describe pod` prints, a port of kubectl's
+// pod describer (k8s.io/kubectl/pkg/describe) with podbox's folded events
+// as the Events table.
+//
+// Everything here is a pure function of the pod (and events) and the time
+// passed in.
 package printers

@@ -47,6 +47,7 @@ type shim struct {
 	store *image.Store
 	reap  *reaper
 
+	hostIP   string
 	cg       *cgroups.Pod
 	ns       runtime.Namespaces
 	hostname string
@@ -200,6 +201,7 @@ func (s *shim) run() int {
 	defer close(stopReaper)
 
 	s.startTime = metav1.Now()
+	s.hostIP = HostIP()
 	s.event(corev1.EventTypeNormal, "Scheduled", "", fmt.Sprintf("Successfully assigned %s/%s to %s", s.pod.Namespace, s.pod.Name, s.pod.Spec.NodeName))
 	if err := s.createSandbox(); err != nil {
 		s.log.Error("create sandbox", "err", err)

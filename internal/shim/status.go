@@ -2,6 +2,7 @@ package shim
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -82,7 +83,10 @@ func (s *shim) podStatus() corev1.PodStatus {
 		QOSClass:              corev1.PodQOSBestEffort,
 		InitContainerStatuses: initSt,
 		ContainerStatuses:     appSt,
-		HostIP:                "",
+		HostIP:                s.hostIP,
+	}
+	if s.hostIP != "" {
+		st.HostIPs = []corev1.HostIP{{IP: s.hostIP}}
 	}
 	for _, t := range []corev1.PodConditionType{
 		corev1.PodReadyToStartContainers, corev1.PodInitialized, corev1.PodReady,
@@ -323,4 +327,33 @@ func findStatus(sts []corev1.ContainerStatus, name string) *corev1.ContainerStat
 		}
 	}
 	return nil
+}
+
+// HostIP is the address the kubelet would report as the node's: the first
+// global unicast IPv4 address of an interface that is up (else IPv6).
+func HostIP() string {
+	ifs, err := net.Interfaces()
+	if err != nil {
+		return ""
+	}
+	var v6 string
+	for _, ifc := range ifs {
+		if ifc.Flags&net.FlagUp == 0 || ifc.Flags&net.FlagLoopback != 0 {
+			continue
+		}
+		addrs, _ := ifc.Addrs()
+		for _, a := range addrs {
+			ipn, ok := a.(*net.IPNet)
+			if !ok || !ipn.IP.IsGlobalUnicast() {
+				continue
+			}
+			if ipn.IP.To4() != nil {
+				return ipn.IP.String()
+			}
+			if v6 == "" {
+				v6 = ipn.IP.String()
+			}
+		}
+	}
+	return v6
 }
