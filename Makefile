@@ -49,9 +49,12 @@ lint: vet ## gofmt check, go vet and golangci-lint (installed into bin/ if missi
 	@test -x $(BIN)/golangci-lint || GOBIN=$(CURDIR)/$(BIN) GOFLAGS= $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 	$(BIN)/golangci-lint run --build-tags "$(BUILDTAGS)" ./...
 
-bench: deps all ## median time of `podbox run` to a running container and of `delete`, over 20 runs
-	$(GO) build -o $(BIN)/podbox-bench ./cmd/podbox-bench
+bench: deps all ## pod start and delete times (median of 20), and image pull / rootfs times
+	CGO_ENABLED=1 $(GO) build $(GOFLAGS_B) -o $(BIN)/podbox-bench ./cmd/podbox-bench
 	$(BIN)/podbox-bench -podbox $(BIN)/podbox -n 20
+	CGO_ENABLED=1 $(GO) test $(GOFLAGS_B) -count=1 -run 'TestPullTimings' -v ./image/ | grep -E 'median|MB/s'
+	CGO_ENABLED=1 $(GO) test $(GOFLAGS_B) -count=1 -run '^$$' -bench 'BenchmarkGet|BenchmarkMountUnmount' -benchtime 200x ./image/ | grep -E '^Benchmark'
+
 
 demo: deps all ## import busybox, run a two-container pod, show it, clean up
 	./hack/demo.sh $(BIN)
