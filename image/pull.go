@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -44,7 +45,21 @@ type PullOptions struct {
 	// another goroutine than Pull's and holds the pull up while it runs:
 	// keep it cheap.
 	Progress func(PullEvent)
+	// RegistryOnly takes ref as an image name only, never as a transport
+	// reference: pod specs name registry images ("oci:v1" is
+	// docker.io/library/oci:v1 there, not a local OCI layout).
+	RegistryOnly bool
+	// StallTimeout cancels a pull that makes no progress (no manifest, no
+	// layer bytes) for this long, as containerd's image_pull_progress_timeout
+	// does; 0 means DefaultStallTimeout, negative means never.
+	StallTimeout time.Duration
 }
+
+// DefaultStallTimeout is how long a pull may make no progress.
+const DefaultStallTimeout = 5 * time.Minute
+
+// ErrStalled is returned (wrapped) by a pull cancelled for lack of progress.
+var ErrStalled = errors.New("no progress")
 
 // PullEventKind says what a PullEvent reports.
 type PullEventKind int
@@ -116,10 +131,18 @@ const progressInterval = 100 * time.Millisecond
 // containers/image's message (authentication required, manifest unknown,
 // connection refused, digest mismatch, rejected by policy, ...).
 func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (*Image, error) {
-	src, err := parsePullRef(ref)
+	var src *pullSource
+	var err error
+	if opts.RegistryOnly {
+		src, err = parseDockerRef(ref)
+	} else {
+		src, err = parsePullRef(ref)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("pull %s: %w", ref, err)
 	}
+	ctx, opts, stop := watchStall(ctx, opts)
+	defer stop()
 	var fallback string
 	if opts.Name != "" {
 		if fallback, err = localName(opts.Name); err != nil {
@@ -128,12 +151,39 @@ func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (*Image,
 	}
 	img, err := s.pull(ctx, src, fallback, opts)
 	if err != nil {
+		if cause := context.Cause(ctx); errors.Is(cause, ErrStalled) {
+			err = cause
+		}
 		if !errors.Is(err, ErrInvalidName) {
 			err = withKind(ErrPull, err)
 		}
 		return nil, fmt.Errorf("pull %s: %w", src, err)
 	}
 	return img, nil
+}
+
+// watchStall cancels ctx when the pull reports no progress for the stall
+// timeout: every progress event (the manifest, layer bytes) resets the clock.
+func watchStall(ctx context.Context, opts PullOptions) (context.Context, PullOptions, func()) {
+	d := opts.StallTimeout
+	if d == 0 {
+		d = DefaultStallTimeout
+	}
+	if d < 0 {
+		return ctx, opts, func() {}
+	}
+	ctx, cancel := context.WithCancelCause(ctx)
+	timer := time.AfterFunc(d, func() {
+		cancel(fmt.Errorf("%w for %s: the registry stopped answering", ErrStalled, d))
+	})
+	user := opts.Progress
+	opts.Progress = func(e PullEvent) {
+		timer.Reset(d)
+		if user != nil {
+			user(e)
+		}
+	}
+	return ctx, opts, func() { timer.Stop(); cancel(nil) }
 }
 
 func (s *Store) pull(ctx context.Context, src *pullSource, fallback string, opts PullOptions) (*Image, error) {
@@ -247,11 +297,16 @@ func (s *Store) pullPresent(ctx context.Context, pc *signature.PolicyContext, ra
 	}
 	defer unlock()
 	st, err := readStored(s.blobDir(), *desc)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil // removed meanwhile (rm, prune): pull it for real
+	}
 	if err != nil {
 		return nil, err
 	}
 	img := st.image(name)
-	if img.Layers, err = s.layerDirs(ctx, st); err != nil {
+	if img.Layers, err = s.layerDirs(ctx, st); errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	} else if err != nil {
 		return nil, err
 	}
 	if idx, recs, err := s.readIndexRecords(); err == nil {

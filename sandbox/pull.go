@@ -15,7 +15,8 @@ import (
 // pullConfig is the pull configuration pods' shims reuse.
 func (r *Runtime) pullConfig() podstate.PullConfig {
 	return podstate.PullConfig{AuthFile: r.opts.AuthFile, RegistriesConf: r.opts.RegistriesConf,
-		RegistriesConfDir: r.opts.RegistriesConfDir, PolicyPath: r.opts.SignaturePolicy}
+		RegistriesConfDir: r.opts.RegistriesConfDir, PolicyPath: r.opts.SignaturePolicy,
+		StallTimeout: r.opts.PullStallTimeout}
 }
 
 // Pull pulls an image into the store with the runtime's registry
@@ -23,59 +24,60 @@ func (r *Runtime) pullConfig() podstate.PullConfig {
 // progress to Options.PullProgress.
 func (r *Runtime) Pull(ctx context.Context, ref string, tlsVerify *bool) (*image.Image, error) {
 	o := r.pullConfig().Options()
+	o.RegistryOnly = false // the CLI's image pull takes transports too
 	o.TLSVerify = tlsVerify
 	o.Progress = r.opts.PullProgress
 	return r.store.Pull(ctx, ref, o)
 }
 
-// prePull pulls, concurrently, every image of the pod that its containers'
-// imagePullPolicy asks for (Always; IfNotPresent when absent; never under
-// Never), before the shim starts: the containers' first start uses the
-// result instead of pulling again. A failed pull does not stop the pod: its
-// containers show ErrImagePull and the shim retries with back-off.
+// prePull pulls, concurrently and once per image, the images of the pod's
+// containers whose imagePullPolicy asks for a pull now (Always; IfNotPresent
+// when the image is absent; never under Never), before the shim starts, and
+// records the outcome per container: that container's first start uses it
+// instead of contacting the registry again. A failed pull does not stop the
+// pod: the container shows ErrImagePull and the shim retries with back-off.
 func (r *Runtime) prePull(ctx context.Context, pod *corev1.Pod) map[string]podstate.Prepulled {
-	policies := map[string]corev1.PullPolicy{}
+	users := map[string][]string{} // image -> containers that need it pulled
 	for _, c := range append(append([]corev1.Container{}, pod.Spec.InitContainers...), pod.Spec.Containers...) {
-		if strongerPolicy(c.ImagePullPolicy, policies[c.Image]) {
-			policies[c.Image] = c.ImagePullPolicy
+		if _, err := image.NormalizeName(c.Image); err != nil {
+			continue // the shim reports InvalidImageName
 		}
+		switch c.ImagePullPolicy {
+		case corev1.PullAlways:
+		case corev1.PullIfNotPresent:
+			if _, err := r.store.Get(ctx, c.Image); err == nil {
+				continue
+			}
+		default:
+			continue
+		}
+		users[c.Image] = append(users[c.Image], c.Name)
 	}
 	out := map[string]podstate.Prepulled{}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
-	for name, policy := range policies {
-		if _, err := image.NormalizeName(name); err != nil || policy == corev1.PullNever {
-			continue // the shim reports InvalidImageName / looks the image up itself
-		}
-		if policy == corev1.PullIfNotPresent {
-			if _, err := r.store.Get(ctx, name); err == nil {
-				out[name] = podstate.Prepulled{}
-				continue
-			}
-		}
+	for name, ctrs := range users {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			start := time.Now()
-			_, err := r.Pull(ctx, name, nil)
-			pp := podstate.Prepulled{Pulled: true, Took: time.Since(start)}
+			o := r.pullConfig().Options()
+			o.Progress = r.opts.PullProgress
+			_, err := r.store.Pull(ctx, name, o)
+			pp := podstate.Prepulled{At: time.Now(), Took: time.Since(start)}
 			if err != nil {
 				pp.Err = err.Error()
 				r.log.Warn("pull image", "image", name, "err", err)
 			}
 			mu.Lock()
-			out[name] = pp
+			for _, c := range ctrs {
+				out[c] = pp
+			}
 			mu.Unlock()
 		}()
 	}
 	wg.Wait()
 	return out
-}
-
-// strongerPolicy orders pull policies: Always > IfNotPresent > Never > "".
-func strongerPolicy(a, b corev1.PullPolicy) bool {
-	rank := map[corev1.PullPolicy]int{corev1.PullAlways: 3, corev1.PullIfNotPresent: 2, corev1.PullNever: 1}
-	return rank[a] > rank[b]
 }
 
 // ImageUsers returns the pods (namespace/name) whose containers use the
@@ -113,6 +115,10 @@ func (r *Runtime) RemoveImage(ctx context.Context, name string, force bool) erro
 		return err
 	}
 	if len(users) > 0 {
+		if others, err := r.otherNames(ctx, name); err == nil && others > 0 {
+			// Other names keep the image: this only untags.
+			return r.store.Remove(ctx, name)
+		}
 		if !force {
 			return fmt.Errorf("image %q is used by pod %s: %w (delete the pod first, or --force to untag it)", name, users[0], ErrImageInUse)
 		}
@@ -137,4 +143,24 @@ func (r *Runtime) PruneImages(ctx context.Context) (image.PruneReport, error) {
 		}
 	}
 	return r.store.Prune(ctx, func(img *image.Image) bool { return used[img.ID.String()] })
+}
+
+// otherNames counts the store names other than name of the image name
+// resolves to.
+func (r *Runtime) otherNames(ctx context.Context, name string) (int, error) {
+	target, err := r.store.Get(ctx, name)
+	if err != nil {
+		return 0, err
+	}
+	all, err := r.store.List(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, img := range all {
+		if img.ID == target.ID && img.Name != target.Name {
+			n++
+		}
+	}
+	return n, nil
 }

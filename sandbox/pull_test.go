@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -252,6 +255,16 @@ func TestImageInUse(t *testing.T) {
 	if _, err := p.rt.Images().Get(context.Background(), name); err != nil {
 		t.Errorf("prune removed the image a pod uses: %v", err)
 	}
+	// A second name of the image the pod uses can go without --force: that
+	// only untags.
+	p.push("podbox/app:alias", "1")
+	alias := p.reg.Ref("podbox/app:alias")
+	if _, err := p.rt.Pull(context.Background(), alias, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.rt.RemoveImage(context.Background(), alias, false); err != nil {
+		t.Errorf("rm of a second name of an image in use: %v", err)
+	}
 	if err := p.rt.RemoveImage(context.Background(), name, true); err != nil {
 		t.Errorf("rm --force: %v", err)
 	}
@@ -288,5 +301,177 @@ func TestPullEvents(t *testing.T) {
 	}
 	if e := byReason["Started"]; e.Count < 2 || e.Object != "spec.containers{a}" {
 		t.Errorf("Started event not folded over the restarts: %+v", e)
+	}
+}
+
+// hangingRegistry accepts connections on 127.0.0.1 and, once hang is
+// set, never answers them (until then it closes them at once).
+func hangingRegistry(t *testing.T) (string, *atomic.Bool) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hang := &atomic.Bool{}
+	var conns []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			if !hang.Load() {
+				c.Close()
+				continue
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	return l.Addr().String(), hang
+}
+
+func hungEnv(t *testing.T, stall time.Duration) (*env, string, *atomic.Bool) {
+	host, hang := hangingRegistry(t)
+	conf := filepath.Join(t.TempDir(), "registries.conf")
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf("[[registry]]\nlocation = %q\ninsecure = true\n", host)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	storeRoot := filepath.Join(t.TempDir(), "root")
+	confDir := t.TempDir()
+	e := newEnv(t, func(o *sandbox.Options) {
+		o.Root, o.RegistriesConf, o.RegistriesConfDir, o.PullStallTimeout = storeRoot, conf, confDir, stall
+		o.BackOffBase = 100 * time.Millisecond
+	})
+	return e, host, hang
+}
+
+// A registry that never answers: run gives up after the stall timeout (the
+// pod is created and shows ErrImagePull).
+func TestHungRegistryRun(t *testing.T) {
+	e, host, hang := hungEnv(t, time.Second)
+	hang.Store(true)
+	start := time.Now()
+	e.run(fmt.Sprintf(`{apiVersion: v1, kind: Pod, metadata: {name: hung}, spec: {containers: [{name: a, image: "%s/podbox/app:v1", imagePullPolicy: Always}]}}`, host))
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("run took %v with a registry that never answers", took)
+	}
+	eventually(t, 10*time.Second, func() string {
+		p, _ := e.rt.Get(context.Background(), "default", "hung")
+		if w := p.Status.ContainerStatuses[0].State.Waiting; w == nil || !strings.Contains(w.Message, "no progress") {
+			return fmt.Sprintf("state %+v", p.Status.ContainerStatuses[0].State)
+		}
+		return ""
+	})
+}
+
+// A delete ends a pull the shim is stuck in at once.
+func TestDeleteDuringHungPull(t *testing.T) {
+	e, host, hang := hungEnv(t, time.Hour)
+	e.run(fmt.Sprintf(`{apiVersion: v1, kind: Pod, metadata: {name: stuck}, spec: {containers: [{name: a, image: "%s/podbox/app:v1", imagePullPolicy: Always}]}}`, host))
+	hang.Store(true) // the shim's retries now hang
+	eventually(t, 5*time.Second, func() string {
+		evs, _ := e.rt.Events(context.Background(), "default", "stuck")
+		n := 0
+		for _, ev := range evs {
+			if ev.Reason == "Pulling" {
+				n = ev.Count
+			}
+		}
+		if n < 2 {
+			return "the shim has not retried the pull yet"
+		}
+		return ""
+	})
+	start := time.Now()
+	if err := e.rt.Delete(context.Background(), "default", "stuck", sandbox.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("delete during a hung pull took %v", took)
+	}
+	e.assertClean()
+}
+
+// Each container follows its own pull policy even when they share an image:
+// with the registry down, Always fails while IfNotPresent and Never run the
+// image the store has. Image names are never taken for transports.
+func TestPoliciesPerContainer(t *testing.T) {
+	p := newPullEnv(t)
+	p.push("podbox/app:v1", "1")
+	name := p.reg.Ref("podbox/app:v1")
+	if _, err := p.rt.Pull(context.Background(), name, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Block the registry from now on (and docker.io: "oci:lay" is a docker
+	// name, docker.io/library/oci:lay, which must not be read from disk).
+	conf := filepath.Join(t.TempDir(), "registries.conf")
+	blocked := fmt.Sprintf("[[registry]]\nlocation = %q\nblocked = true\n[[registry]]\nlocation = \"docker.io\"\nblocked = true\n", p.reg.Host())
+	if err := os.WriteFile(conf, []byte(blocked), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rt, err := sandbox.Open(func() sandbox.Options { o := p.rt.Options(); o.RegistriesConf = conf; return o }())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(p.dir, "cwd", "lay"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pod := pod(t, fmt.Sprintf(`{apiVersion: v1, kind: Pod, metadata: {name: mixed}, spec: {containers: [
+	  {name: always, image: %[1]q, imagePullPolicy: Always, command: [sleep, "100"]},
+	  {name: ifnp, image: %[1]q, imagePullPolicy: IfNotPresent, command: [sleep, "100"]},
+	  {name: never, image: %[1]q, imagePullPolicy: Never, command: [sleep, "100"]},
+	  {name: transport, image: "oci:lay", imagePullPolicy: IfNotPresent}]}}`, name))
+	got, err := rt.Run(context.Background(), pod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"always": "ErrImagePull", "ifnp": "running", "never": "running", "transport": "ErrImagePull"}
+	for _, cs := range got.Status.ContainerStatuses {
+		state := "running"
+		if cs.State.Waiting != nil {
+			state = cs.State.Waiting.Reason
+		}
+		if state != want[cs.Name] {
+			t.Errorf("%s: %s (%+v), want %s", cs.Name, state, cs.State, want[cs.Name])
+		}
+		if cs.Name == "transport" && (cs.State.Waiting == nil || !strings.Contains(cs.State.Waiting.Message, "docker.io/library/oci:lay")) {
+			t.Errorf("oci:lay was not taken for a registry name: %+v", cs.State)
+		}
+	}
+}
+
+// An image that appears in the store is noticed without waiting out the
+// back-off.
+func TestImageAppearsDuringBackOff(t *testing.T) {
+	e := newEnv(t, func(o *sandbox.Options) {
+		o.Root = filepath.Join(t.TempDir(), "root")
+		o.BackOffBase, o.BackOffMax = time.Minute, 5*time.Minute
+	})
+	e.run(`{apiVersion: v1, kind: Pod, metadata: {name: late}, spec: {containers: [{name: a, image: "localhost/late:1", imagePullPolicy: Never, command: [sleep, "100"]}]}}`)
+	eventually(t, 5*time.Second, func() string {
+		p, _ := e.rt.Get(context.Background(), "default", "late")
+		if w := p.Status.ContainerStatuses[0].State.Waiting; w == nil || w.Reason != "ErrImageNeverPull" {
+			return fmt.Sprintf("%+v", p.Status.ContainerStatuses[0].State)
+		}
+		return ""
+	})
+	if _, err := e.rt.Images().Import(context.Background(), testutil.BusyboxRootfs(t), "localhost/late:1", image.ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	e.wait("late", sandbox.PodReady)
+	if took := time.Since(start); took > 10*time.Second {
+		t.Errorf("the pod started %v after its image appeared (back-off 1m)", took)
 	}
 }

@@ -123,6 +123,14 @@ func startShim(ctx context.Context, dir podstate.Dir, lock *os.File) error {
 		shim.EnvReadyFD + "=3",
 		shim.EnvLockFD + "=4",
 	}
+	// Where containers/image looks for registry credentials, so that the
+	// shim's later pulls find what the CLI's found.
+	for _, k := range []string{"HOME", "DOCKER_CONFIG", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "REGISTRY_AUTH_FILE"} {
+		if v, ok := os.LookupEnv(k); ok {
+			cmd.Env = append(cmd.Env, k+"="+v)
+		}
+	}
+	cmd.Dir = "/" // nothing may depend on where the CLI ran
 	cmd.ExtraFiles = []*os.File{wp, lock}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}

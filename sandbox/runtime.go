@@ -55,6 +55,9 @@ type Options struct {
 	// PullProgress receives the layer events of the pulls Run and Pull make
 	// (possibly from several goroutines).
 	PullProgress func(image.PullEvent)
+	// PullStallTimeout cancels a pull that makes no progress for this long
+	// (default image.DefaultStallTimeout, 5m).
+	PullStallTimeout time.Duration
 }
 
 // Runtime runs and manages pods under one set of roots. It is cheap to open

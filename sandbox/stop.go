@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/podbox/podbox/internal/podstate"
@@ -57,12 +58,22 @@ func (r *Runtime) stop(ctx context.Context, dir podstate.Dir, rec *podstate.Reco
 	}
 	g := r.grace(rec, grace)
 	if r.shimAlive(dir, rec) {
-		err := shim.Request(dir, string(rec.Pod.UID), op, grace, g+time.Minute)
+		timeout := g + time.Minute
+		if g == 0 {
+			timeout = 15 * time.Second
+		}
+		err := shim.Request(dir, string(rec.Pod.UID), op, grace, timeout)
 		switch {
 		case errors.Is(err, shim.ErrOtherPod):
 			return nil // ours is gone already
+		case err == nil:
+			return nil
+		case !errors.Is(err, shim.ErrShimGone) && g > 0:
+			return err
 		case !errors.Is(err, shim.ErrShimGone):
-			return err // done (nil), or a real failure
+			// Killing at once (delete --force) and the shim does not answer:
+			// it goes, and its pod is torn down without it.
+			killShim(dir, st)
 		}
 	}
 	lock, err := r.roots.LockName(ctx, rec.Pod.Namespace, rec.Pod.Name)
@@ -168,5 +179,22 @@ func stopOrphans(ctx context.Context, dir podstate.Dir, grace time.Duration) {
 			}
 		}
 		live = live[:n]
+	}
+}
+
+// killShim SIGKILLs a pod's shim that does not answer, after checking the
+// PID still is that shim (its command line names the pod's directory), and
+// waits for its lock to be released.
+func killShim(dir podstate.Dir, st *podstate.Status) {
+	if st.ShimPID <= 0 {
+		return
+	}
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", st.ShimPID))
+	if err != nil || !strings.Contains(string(cmdline), string(dir)) {
+		return
+	}
+	_ = unix.Kill(st.ShimPID, unix.SIGKILL)
+	for deadline := time.Now().Add(2 * time.Second); dir.ShimAlive() && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -20,6 +20,8 @@ func newApp() *cli.App {
 		Version:                sandbox.Version,
 		HideVersion:            true,
 		UseShortOptionHandling: true,
+		// --change 'CMD ["a","b"]' must stay one value.
+		DisableSliceFlagSeparator: true,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "root", Value: podstate.DefaultRoot, EnvVars: []string{"PODBOX_ROOT"},
 				Usage: "directory for images, layers and pod data"},
@@ -86,6 +88,16 @@ func openRuntime(c *cli.Context) (*sandbox.Runtime, error) {
 	})
 }
 
+// renderers are the progress displays to finish when the command ends.
+var renderers []*progress.Renderer
+
+// closeProgress draws the progress displays' final state.
+func closeProgress() {
+	for _, r := range renderers {
+		r.Close()
+	}
+}
+
 // globalString is a flag that may be given globally or to the command.
 func globalString(c *cli.Context, name string) string {
 	for _, ctx := range c.Lineage() {
@@ -105,6 +117,7 @@ func pullProgress(c *cli.Context) func(image.PullEvent) {
 		}
 	}
 	r := progress.New(os.Stderr)
+	renderers = append(renderers, r)
 	return func(e image.PullEvent) {
 		var k progress.Kind
 		switch e.Kind {

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/podbox/podbox/internal/testutil"
@@ -130,5 +133,47 @@ func TestCLIRunPullsAndImageInUse(t *testing.T) {
 	}
 	if out := c.ok("", "get", "missing"); !regexp.MustCompile(`missing\s+0/1\s+(ErrImagePull|ImagePullBackOff)`).MatchString(out) {
 		t.Errorf("get:\n%s", out)
+	}
+}
+
+// Credentials the CLI found in the usual place ($HOME/.docker/config.json)
+// serve the shim's later pulls too (restarts under Always).
+func TestCLIAuthForLaterPulls(t *testing.T) {
+	c := newCLI(t)
+	reg := testutil.StartDockerRegistry(t, "podbox", "s3cret")
+	base := testutil.TarDir(t, testutil.BusyboxRootfs(t))
+	layout := filepath.Join(t.TempDir(), "layout")
+	testutil.WriteOCILayout(t, layout, "v1", testutil.TestImage{Layers: [][]byte{base},
+		Config: ocispec.ImageConfig{Env: []string{"PATH=/bin"}, Cmd: []string{"sh", "-c", "exit 1"}}})
+	reg.Push(t, layout, "v1", "podbox/private:v1")
+	home := t.TempDir()
+	auth := fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, reg.Host(), base64.StdEncoding.EncodeToString([]byte("podbox:s3cret")))
+	if err := os.MkdirAll(filepath.Join(home, ".docker"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(home, ".docker", "config.json"), []byte(auth), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	conf := filepath.Join(c.dir, "registries.conf")
+	if err := os.WriteFile(conf, []byte(fmt.Sprintf("[[registry]]\nlocation = %q\ninsecure = true\n", reg.Host())), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	c.env = []string{"HOME=" + home, "XDG_RUNTIME_DIR=" + t.TempDir()}
+	g := []string{"--registries-conf", conf, "--registries-conf-dir", t.TempDir(), "--backoff-base", "100ms", "--backoff-max", "200ms"}
+	manifest := fmt.Sprintf(`{apiVersion: v1, kind: Pod, metadata: {name: priv}, spec: {containers: [{name: a, image: %q, imagePullPolicy: Always}]}}`, reg.Ref("podbox/private:v1"))
+	c.ok(manifest, append(g, "run", "-f", "-")...)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		n, _ := strconv.Atoi(strings.TrimSpace(c.ok("", "get", "priv", "-o", "jsonpath={.status.containerStatuses[0].restartCount}")))
+		if n >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("restarts: %d\n%s", n, c.ok("", "describe", "priv"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if out := c.ok("", "describe", "priv"); strings.Contains(out, "authentication required") {
+		t.Errorf("a later pull lost the credentials:\n%s", out)
 	}
 }

@@ -23,6 +23,7 @@ type podboxCLI struct {
 	t                 *testing.T
 	bin, pause        string
 	dir, root, cgroup string
+	env               []string // extra environment for podbox
 }
 
 func newCLI(t *testing.T) *podboxCLI {
@@ -53,6 +54,7 @@ func (c *podboxCLI) run(stdin string, args ...string) (string, string, int) {
 	full := append([]string{"--root", c.root, "--state", filepath.Join(c.dir, "state"),
 		"--log-dir", filepath.Join(c.dir, "log"), "--pause", c.pause, "--cgroup-parent", c.cgroup}, args...)
 	cmd := exec.Command(c.bin, full...)
+	cmd.Env = append(os.Environ(), c.env...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb

@@ -7,9 +7,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"os/signal"
+	"syscall"
 
 	"github.com/podbox/podbox/sandbox"
 )
@@ -21,7 +24,10 @@ func init() {
 
 func main() {
 	app := newApp()
-	err := app.Run(interspersed(app, os.Args))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := app.RunContext(ctx, interspersed(app, os.Args))
+	stop()
+	closeProgress()
 	if err == nil {
 		return
 	}

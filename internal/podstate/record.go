@@ -31,8 +31,9 @@ type Record struct {
 	// Pull is how the shim pulls images.
 	Pull PullConfig `json:"pull"`
 	// Prepulled is what the CLI pulled for the containers' first start, by
-	// image as the spec names it: that start uses it instead of pulling
-	// again (one registry contact per start, as on a node).
+	// container name, for the containers whose policy asked for a pull:
+	// that start uses it instead of pulling again (one registry contact per
+	// start, as on a node), if it is recent.
 	Prepulled map[string]Prepulled `json:"prepulled,omitempty"`
 }
 
@@ -42,21 +43,23 @@ type PullConfig struct {
 	RegistriesConf    string `json:"registriesConf,omitempty"`
 	RegistriesConfDir string `json:"registriesConfDir,omitempty"`
 	PolicyPath        string `json:"policyPath,omitempty"`
+	// StallTimeout cancels a pull without progress (0: the default).
+	StallTimeout time.Duration `json:"stallTimeout,omitempty"`
 }
 
 // Options turns the config into pull options.
+// Pods name registry images only, never transports.
 func (c PullConfig) Options() image.PullOptions {
 	return image.PullOptions{AuthFile: c.AuthFile, RegistriesConf: c.RegistriesConf,
-		RegistriesConfDir: c.RegistriesConfDir, PolicyPath: c.PolicyPath}
+		RegistriesConfDir: c.RegistriesConfDir, PolicyPath: c.PolicyPath, RegistryOnly: true,
+		StallTimeout: c.StallTimeout}
 }
 
-// Prepulled is the outcome of the CLI's pull of one image.
+// Prepulled is the outcome of the CLI's pull of a container's image.
 type Prepulled struct {
-	// Pulled is true if the registry was contacted (else the image was
-	// present and the policy did not ask for a pull).
-	Pulled bool          `json:"pulled,omitempty"`
-	Took   time.Duration `json:"took,omitempty"`
-	Err    string        `json:"error,omitempty"`
+	At   time.Time     `json:"at"`
+	Took time.Duration `json:"took,omitempty"`
+	Err  string        `json:"error,omitempty"`
 }
 
 // Status is status.json: everything the shim knows, rewritten atomically

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/docker/go-units"
 	"golang.org/x/sys/unix"
@@ -46,6 +47,8 @@ type layer struct {
 type Renderer struct {
 	w       io.Writer
 	tty     bool
+	width   int // terminal columns: lines are cut to fit
+	height  int // terminal rows: at most height-1 lines are drawn
 	mu      sync.Mutex
 	layers  map[string]*layer
 	order   []string
@@ -56,12 +59,15 @@ type Renderer struct {
 
 // New renders to w, with bars if w is a terminal.
 func New(w io.Writer) *Renderer {
-	tty := false
+	r := &Renderer{w: w, layers: map[string]*layer{}, now: time.Now, width: 80, height: 24}
 	if f, ok := w.(*os.File); ok {
 		_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-		tty = err == nil
+		r.tty = err == nil
+		if ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ); err == nil && ws.Col > 0 && ws.Row > 0 {
+			r.width, r.height = int(ws.Col), int(ws.Row)
+		}
 	}
-	return &Renderer{w: w, tty: tty, layers: map[string]*layer{}, now: time.Now}
+	return r
 }
 
 // Event records an event and updates the output.
@@ -116,33 +122,87 @@ func (r *Renderer) Close() {
 }
 
 func (r *Renderer) redraw() {
+	var lines []string
+	done := 0
+	for _, k := range r.order {
+		l := r.layers[k]
+		if l.state == Done || l.state == Skipped {
+			done++
+		}
+		lines = append(lines, r.line(l))
+	}
+	// More layers than rows: finished ones fold into one summary line.
+	if max := r.height - 1; len(lines) > max && max > 1 {
+		var active []string
+		for _, k := range r.order {
+			if l := r.layers[k]; l.state != Done && l.state != Skipped {
+				active = append(active, r.line(l))
+			}
+		}
+		if len(active) > max-1 {
+			active = active[len(active)-(max-1):]
+		}
+		lines = append([]string{fmt.Sprintf("%d of %d layers done", done, len(r.order))}, active...)
+	}
 	var b strings.Builder
 	if r.drawn > 0 {
 		fmt.Fprintf(&b, "\x1b[%dA", r.drawn)
 	}
-	for _, k := range r.order {
+	for _, line := range lines {
 		b.WriteString("\x1b[2K")
-		b.WriteString(r.line(r.layers[k]))
+		b.WriteString(fit(line, r.width-1))
 		b.WriteByte('\n')
 	}
-	r.drawn = len(r.order)
+	// Lines left over from a longer draw are cleared.
+	for i := len(lines); i < r.drawn; i++ {
+		b.WriteString("\x1b[2K\n")
+	}
+	if r.drawn > len(lines) {
+		fmt.Fprintf(&b, "\x1b[%dA", r.drawn-len(lines))
+	} else {
+		r.drawn = len(lines)
+	}
 	r.lastDrw = r.now()
 	_, _ = io.WriteString(r.w, b.String())
 }
 
-// line is one layer's bar: image, layer, bar, bytes, rate.
-func (r *Renderer) line(l *layer) string {
-	const width = 24
-	name := l.image
-	if len(name) > 32 {
-		name = "…" + name[len(name)-31:]
+// fit cuts s to n runes, so a line never wraps (a wrapped line would break
+// the redraw in place).
+func fit(s string, n int) string {
+	if n <= 0 {
+		return ""
 	}
-	prefix := fmt.Sprintf("%-32s %s ", name, short(l.digest))
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	rs := []rune(s)
+	return string(rs[:n])
+}
+
+// line is one layer's bar: (image,) layer, bar, bytes, rate, sized to
+// the terminal's width.
+func (r *Renderer) line(l *layer) string {
+	prefix := short(l.digest) + " "
+	if r.images() > 1 {
+		name := l.image
+		if len(name) > 24 {
+			name = "…" + name[len(name)-23:]
+		}
+		prefix = fmt.Sprintf("%-24s %s", name, prefix)
+	}
 	switch l.state {
 	case Skipped:
 		return prefix + "already present"
 	case Done:
-		return fmt.Sprintf("%s[%s] %s done in %s", prefix, strings.Repeat("=", width), size(l.offset), l.end.Sub(l.start).Round(time.Millisecond))
+		return fmt.Sprintf("%sdone: %s in %s", prefix, size(l.offset), l.end.Sub(l.start).Round(time.Millisecond))
+	}
+	tail := fmt.Sprintf(" %s / %s %s", size(l.offset), size(l.size), rate(l.offset, r.now().Sub(l.start)))
+	width := r.width - 1 - utf8.RuneCountInString(prefix) - len(tail) - 2
+	if width > 30 {
+		width = 30
+	}
+	if width < 5 {
+		width = 5
 	}
 	filled := 0
 	if l.size > 0 {
@@ -155,7 +215,16 @@ func (r *Renderer) line(l *layer) string {
 	if filled < width {
 		bar += ">" + strings.Repeat(" ", width-filled-1)
 	}
-	return fmt.Sprintf("%s[%s] %s / %s %s", prefix, bar, size(l.offset), size(l.size), rate(l.offset, r.now().Sub(l.start)))
+	return prefix + "[" + bar + "]" + tail
+}
+
+// images counts the images being shown.
+func (r *Renderer) images() int {
+	seen := map[string]bool{}
+	for _, l := range r.layers {
+		seen[l.image] = true
+	}
+	return len(seen)
 }
 
 func short(d string) string {

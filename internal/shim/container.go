@@ -60,6 +60,9 @@ func (s *shim) startInstance(c *ctr, restart int) (*instance, string, error) {
 	if err != nil {
 		return nil, reason, err
 	}
+	if s.pullCtx.Err() != nil {
+		return nil, "", errStopping // told to stop while getting the image
+	}
 	inst := &instance{
 		id:          fmt.Sprintf("%s.%d", spec.Name, restart),
 		restart:     restart,

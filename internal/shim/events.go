@@ -1,6 +1,7 @@
 package shim
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -118,6 +119,9 @@ func (e startedEv) handle(s *shim) {
 	c := e.c
 	c.starting = false
 	switch {
+	case errors.Is(e.err, errStopping):
+		c.runs-- // nothing was created; the state stays as it was
+		return
 	case e.err != nil && e.inst == nil:
 		// Not created: no run happened, so no restart is counted.
 		c.runs--
@@ -307,6 +311,7 @@ func (s *shim) stop(grace time.Duration, deleting bool) {
 	}
 	s.stopping = true
 	s.stopDeadline = deadline
+	s.pullCancel() // pulls under way end; their starts report errStopping
 	s.log.Info("stopping pod", "grace", grace)
 	for _, c := range s.ctrs {
 		if c.timer != nil {

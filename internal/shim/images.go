@@ -32,12 +32,21 @@ type flight struct {
 	err  error
 }
 
+// prepulledFresh is how long the CLI's pull for a container stands in for
+// the pull of its first start: a container that starts later (behind long
+// init containers) contacts the registry itself, as on a node.
+const prepulledFresh = time.Minute
+
+// errStopping ends a start that finished getting its image after the pod
+// was told to stop.
+var errStopping = errors.New("the pod is stopping")
+
 // ensureImage gets the image of instance number restart of c as its
 // imagePullPolicy says (the kubelet's EnsureImageExists): Never only looks
 // in the store, IfNotPresent pulls when the image is absent, Always
-// contacts the registry on every start. The first start may use what the
-// CLI pulled just before starting the shim. On failure it returns the
-// kubelet's waiting reason.
+// contacts the registry on every start. When the policy asks for a pull,
+// the first start uses the pull the CLI made for this container moments
+// before. On failure it returns the kubelet's waiting reason.
 func (s *shim) ensureImage(c *ctr, restart int) (*image.Image, string, error) {
 	name := c.spec.Image
 	obj := objectOf(c)
@@ -45,18 +54,6 @@ func (s *shim) ensureImage(c *ctr, restart int) (*image.Image, string, error) {
 		msg := fmt.Errorf("Failed to apply default image tag %q: %w", name, err) //nolint:staticcheck // the kubelet's message
 		s.event(corev1.EventTypeWarning, "InspectFailed", obj, msg.Error())
 		return nil, reasonInvalidImageName, msg
-	}
-	if restart == 0 && s.rec.Prepulled != nil {
-		s.pulls.mu.Lock()
-		pp, ok := s.rec.Prepulled[name]
-		first := ok && !s.prepulledUsed[c.spec.Name]
-		if first {
-			s.prepulledUsed[c.spec.Name] = true
-		}
-		s.pulls.mu.Unlock()
-		if first {
-			return s.usePrepulled(c, pp)
-		}
 	}
 	policy := c.spec.ImagePullPolicy
 	if policy != corev1.PullAlways {
@@ -73,35 +70,42 @@ func (s *shim) ensureImage(c *ctr, restart int) (*image.Image, string, error) {
 			return nil, reasonErrImageNeverPull, errors.New(msg)
 		}
 	}
+	if pp, ok := s.takePrepulled(c, restart); ok {
+		s.event(corev1.EventTypeNormal, "Pulling", obj, fmt.Sprintf("Pulling image %q", name))
+		if pp.Err != "" {
+			s.event(corev1.EventTypeWarning, "Failed", obj, fmt.Sprintf("Failed to pull image %q: %s", name, pp.Err))
+			return nil, reasonErrImagePull, errors.New(pp.Err)
+		}
+		if img, err := s.store.Get(s.ctx, name); err == nil {
+			s.event(corev1.EventTypeNormal, "Pulled", obj, pulledMessage(name, pp.Took, img.Size))
+			return img, "", nil
+		}
+		// Removed since: pull it after all.
+	}
 	return s.pullImage(c, name)
 }
 
-// usePrepulled turns the CLI's pull for the first start into what this
-// start would have done.
-func (s *shim) usePrepulled(c *ctr, pp podstate.Prepulled) (*image.Image, string, error) {
-	name, obj := c.spec.Image, objectOf(c)
-	if pp.Err != "" {
-		s.event(corev1.EventTypeNormal, "Pulling", obj, fmt.Sprintf("Pulling image %q", name))
-		s.event(corev1.EventTypeWarning, "Failed", obj, fmt.Sprintf("Failed to pull image %q: %s", name, pp.Err))
-		return nil, reasonErrImagePull, errors.New(pp.Err)
+// takePrepulled returns the CLI's pull for c's first start, once, if recent.
+func (s *shim) takePrepulled(c *ctr, restart int) (podstate.Prepulled, bool) {
+	if restart != 0 {
+		return podstate.Prepulled{}, false
 	}
-	img, err := s.store.Get(s.ctx, name)
-	if err != nil {
-		return s.pullImage(c, name) // removed meanwhile
+	s.pulls.mu.Lock()
+	defer s.pulls.mu.Unlock()
+	pp, ok := s.rec.Prepulled[c.spec.Name]
+	if !ok || s.prepulledUsed[c.spec.Name] || time.Since(pp.At) > prepulledFresh {
+		return podstate.Prepulled{}, false
 	}
-	if pp.Pulled {
-		s.event(corev1.EventTypeNormal, "Pulling", obj, fmt.Sprintf("Pulling image %q", name))
-		s.event(corev1.EventTypeNormal, "Pulled", obj, pulledMessage(name, pp.Took, img.Size))
-	} else {
-		s.event(corev1.EventTypeNormal, "Pulled", obj, fmt.Sprintf("Container image %q already present on machine", name))
-	}
-	return img, "", nil
+	s.prepulledUsed[c.spec.Name] = true
+	return pp, true
 }
 
-// pullImage pulls, sharing the pull with concurrent starts of the same image.
+// pullImage pulls, sharing the pull with concurrent starts of the same
+// image. A stop of the pod cancels it.
 func (s *shim) pullImage(c *ctr, name string) (*image.Image, string, error) {
 	obj := objectOf(c)
 	s.event(corev1.EventTypeNormal, "Pulling", obj, fmt.Sprintf("Pulling image %q", name))
+	s.writeEvents() // a pull can take long: show that it runs
 	start := time.Now()
 	s.pulls.mu.Lock()
 	f, shared := s.pulls.flights[name]
@@ -111,13 +115,16 @@ func (s *shim) pullImage(c *ctr, name string) (*image.Image, string, error) {
 	}
 	s.pulls.mu.Unlock()
 	if !shared {
-		f.img, f.err = s.store.Pull(s.ctx, name, s.rec.Pull.Options())
+		f.img, f.err = s.store.Pull(s.pullCtx, name, s.rec.Pull.Options())
 		s.pulls.mu.Lock()
 		delete(s.pulls.flights, name)
 		s.pulls.mu.Unlock()
 		close(f.done)
 	}
 	<-f.done
+	if s.pullCtx.Err() != nil {
+		return nil, "", errStopping
+	}
 	if f.err != nil {
 		reason := reasonErrImagePull
 		if errors.Is(f.err, image.ErrInvalidName) {
@@ -148,22 +155,59 @@ func imageProblem(reason string) bool {
 	return reason == reasonErrImagePull || reason == reasonErrImageNeverPull
 }
 
-// retryImage schedules another try at an image that could not be had: the
-// kubelet's image back-off (keyed by the image; 10s doubling to 5m by
-// default), showing ImagePullBackOff while it waits after a failed pull.
+// retryImage schedules another try at an image that could not be had. A
+// failed pull waits out the kubelet's image back-off (per image: 10s
+// doubling to 5m by default; containers that shared the failed pull take one
+// step together), showing ImagePullBackOff meanwhile. ErrImageNeverPull is
+// retried at a fixed interval, like a kubelet's periodic sync. Either way an
+// image that appears in the store is noticed sooner (recheckImages).
 func (s *shim) retryImage(c *ctr, reason string) {
-	key := "image/" + c.spec.Image
-	s.backoff.next(key, time.Now())
-	delay := s.backoff.current(key)
-	c.timer = s.after(delay, c)
-	if reason != reasonErrImagePull {
+	if reason == reasonErrImageNeverPull {
+		c.timer = s.after(s.backoff.base, c)
 		return
 	}
+	key := "image/" + c.spec.Image
+	now := time.Now()
+	if e, ok := s.backoff.entries[key]; !ok || now.Sub(e.lastUpdate) > time.Second {
+		s.backoff.next(key, now)
+	}
+	delay := s.backoff.current(key)
+	c.timer = s.after(delay, c)
 	show := time.Second
 	if show > delay/2 {
 		show = delay / 2
 	}
 	time.AfterFunc(show, func() { s.send(imageBackOffEv{c: c}) })
+}
+
+// recheckImages starts the containers waiting for an image that their
+// policy lets them take from the store, as soon as it is there (an image
+// load, an import, another pod's pull), instead of at the end of the
+// back-off. It reports whether it started any.
+func (s *shim) recheckImages() bool {
+	if s.stopping {
+		return false
+	}
+	changed := false
+	for _, c := range s.ctrs {
+		w := c.status.State.Waiting
+		if c.timer == nil || w == nil || c.spec.ImagePullPolicy == corev1.PullAlways {
+			continue
+		}
+		switch w.Reason {
+		case reasonErrImagePull, reasonImagePullBackOff, reasonErrImageNeverPull:
+		default:
+			continue
+		}
+		if _, err := s.store.Get(s.ctx, c.spec.Image); err != nil {
+			continue
+		}
+		c.timer.Stop()
+		c.timer = nil
+		s.startCtr(c)
+		changed = true
+	}
+	return changed
 }
 
 type imageBackOffEv struct{ c *ctr }

@@ -61,10 +61,13 @@ type shim struct {
 	pauseErr      error         // its result, readable after pauseReady
 	pauseExited   chan struct{} // closed when pause exited
 
-	events  chan event
-	ctx     context.Context
-	cancel  context.CancelFunc
-	workers sync.WaitGroup
+	events chan event
+	ctx    context.Context
+	cancel context.CancelFunc
+	// pullCtx is cancelled when the pod is told to stop: pulls under way end.
+	pullCtx    context.Context
+	pullCancel context.CancelFunc
+	workers    sync.WaitGroup
 
 	// --- owned by the event loop ---
 	ctrs         []*ctr
@@ -153,7 +156,9 @@ func newShim(dir podstate.Dir, log *slog.Logger) (*shim, error) {
 		return nil, fmt.Errorf("open image store: %w", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	pullCtx, pullCancel := context.WithCancel(ctx)
 	s := &shim{
+		pullCtx: pullCtx, pullCancel: pullCancel,
 		dir: dir, rec: rec, pod: rec.Pod, roots: rec.Roots, log: log, store: store,
 		reap:    newReaper(),
 		events:  make(chan event, 64),
@@ -255,12 +260,18 @@ func (s *shim) pauseStarted() bool {
 // loop handles events until the pod is finished; then it tears the
 // sandbox down, writes the final status and answers waiting requests.
 func (s *shim) loop(sigc <-chan os.Signal) int {
+	imageTick := time.NewTicker(2 * time.Second)
+	defer imageTick.Stop()
 	for !s.finished() {
 		select {
 		case ev := <-s.events:
 			ev.handle(s)
 		case <-sigc:
 			s.stop(s.gracePeriod(nil), false)
+		case <-imageTick.C:
+			if !s.recheckImages() {
+				continue
+			}
 		}
 		if s.finished() {
 			break

@@ -1,6 +1,7 @@
 package shim
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -124,6 +125,11 @@ func (s *shim) writeStatus(final bool) {
 	}
 	if err := s.dir.WriteStatus(st); err != nil {
 		s.log.Error("write status", "err", err)
+		if errors.Is(err, os.ErrNotExist) && !s.stopping {
+			// The pod's directory is gone (removed behind our back): nothing
+			// can be recorded any more, so stop everything.
+			s.stop(0, true)
+		}
 	}
 	s.writeEvents()
 }
