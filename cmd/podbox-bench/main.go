@@ -19,7 +19,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"os/signal"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/podbox/podbox/internal/testutil"
@@ -32,6 +34,8 @@ func main() {
 	n := flag.Int("n", 20, "rounds")
 	peers := flag.Bool("peers", true, "also measure runc, crun and podman, if installed")
 	flag.Parse()
+	// A closed pipe (| head) must not kill the bench before it cleans up.
+	signal.Ignore(syscall.SIGPIPE)
 	if err := run(*podbox, *pause, *n, *peers); err != nil {
 		fmt.Fprintln(os.Stderr, "podbox-bench:", err)
 		os.Exit(1)
