@@ -278,38 +278,67 @@ func readShimPID(t *testing.T, e *env, name string) int {
 	return pid
 }
 
-// A killed pause is noticed (the sandbox is no longer ready to start
-// containers) and the pod can still be deleted without leaving anything.
-func TestKilledPause(t *testing.T) {
+// Seed scenario 5: kill -9 of pause. The sandbox is re-created as the
+// kubelet does it: SandboxChanged, every container killed, new namespaces,
+// the init container runs again (its log shows a second run), the app
+// container comes back, restart counts go up.
+func TestKilledPauseRecreatesSandbox(t *testing.T) {
 	e := newEnv(t)
-	p := e.run(`{apiVersion: v1, kind: Pod, metadata: {name: nopause}, spec: {shareProcessNamespace: true, containers: [{name: a, image: ` + testImage + `, command: [sleep, "1000"]}]}}`)
-	e.wait("nopause", sandbox.PodReady)
+	p := e.run(`
+apiVersion: v1
+kind: Pod
+metadata: {name: phoenix}
+spec:
+  terminationGracePeriodSeconds: 1
+  initContainers:
+  - {name: setup, image: ` + testImage + `, command: [sh, -c, "echo setup ran"]}
+  containers:
+  - {name: app, image: ` + testImage + `, command: [sleep, "1000"]}
+`)
+	e.wait("phoenix", sandbox.PodReady)
+	netBefore, _ := e.exec("phoenix", "app", "readlink", "/proc/self/ns/net")
 	var pid int
-	for _, procs := range []string{
-		fmt.Sprintf("/sys/fs/cgroup/pids%s/pod%s/pause/cgroup.procs", e.cg, p.UID),
-		fmt.Sprintf("/sys/fs/cgroup%s/pod%s/pause/cgroup.procs", e.cg, p.UID),
-	} {
-		if b, err := os.ReadFile(procs); err == nil {
-			pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
-			break
+	eventually(t, 5*time.Second, func() string {
+		for _, procs := range []string{
+			fmt.Sprintf("/sys/fs/cgroup/pids%s/pod%s/pause/cgroup.procs", e.cg, p.UID),
+			fmt.Sprintf("/sys/fs/cgroup%s/pod%s/pause/cgroup.procs", e.cg, p.UID),
+		} {
+			if b, err := os.ReadFile(procs); err == nil {
+				pid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+			}
 		}
-	}
-	if pid == 0 {
-		t.Fatal("pause is not in the pod's cgroup")
-	}
+		if pid == 0 {
+			return "pause is not in the pod's cgroup"
+		}
+		return ""
+	})
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, func() string {
-		p, _ := e.rt.Get(context.Background(), "default", "nopause")
-		for _, c := range p.Status.Conditions {
-			if c.Type == corev1.PodReadyToStartContainers && c.Status == corev1.ConditionFalse {
-				return ""
-			}
+	eventually(t, 20*time.Second, func() string {
+		p, _ := e.rt.Get(context.Background(), "default", "phoenix")
+		ic, ac := p.Status.InitContainerStatuses[0], p.Status.ContainerStatuses[0]
+		if ic.RestartCount < 1 || ac.RestartCount < 1 || ac.State.Running == nil || !ac.Ready {
+			return fmt.Sprintf("init %d restarts, app %d restarts %+v", ic.RestartCount, ac.RestartCount, ac.State)
 		}
-		return fmt.Sprintf("conditions after pause died: %+v", p.Status.Conditions)
+		return ""
 	})
-	if err := e.rt.Delete(context.Background(), "default", "nopause", sandbox.DeleteOptions{}); err != nil {
+	evs, _ := e.rt.Events(context.Background(), "default", "phoenix")
+	changed := false
+	for _, ev := range evs {
+		changed = changed || ev.Reason == "SandboxChanged"
+	}
+	if !changed {
+		t.Errorf("no SandboxChanged event: %+v", evs)
+	}
+	var prev strings.Builder
+	if err := e.rt.Logs(context.Background(), "default", "phoenix", sandbox.LogOptions{Container: "setup", Tail: -1}, &prev); err != nil || prev.String() != "setup ran\n" {
+		t.Errorf("the init container's second run logged %q (%v)", prev.String(), err)
+	}
+	if netAfter, _ := e.exec("phoenix", "app", "readlink", "/proc/self/ns/net"); netAfter == netBefore {
+		t.Errorf("the app runs in the old network namespace %s", netAfter)
+	}
+	if err := e.rt.Delete(context.Background(), "default", "phoenix", sandbox.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	e.assertClean()

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"sync"
+	"time"
+
+	"github.com/podbox/podbox/internal/printers"
 
 	"github.com/podbox/podbox/internal/kube"
 	"github.com/podbox/podbox/sandbox"
@@ -18,10 +22,12 @@ func runCommand() *cli.Command {
 		Name:      "run",
 		Aliases:   []string{"create", "apply"},
 		Usage:     "run every Pod in the manifest files",
-		UsageText: "podbox run -f pod.yaml [-f more.yaml] [-n NAMESPACE]",
+		UsageText: "podbox run -f pod.yaml [-f more.yaml] [-n NAMESPACE] [--wait [--timeout D]]",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Required: true,
 				Usage: "manifest file: YAML (multi-document) or JSON; - reads stdin"},
+			&cli.BoolFlag{Name: "wait", Usage: "wait until the pods succeed or fail; exit with the first failed container's exit code"},
+			&cli.DurationFlag{Name: "timeout", Usage: "with --wait: give up after this long (0: no limit)"},
 			namespaceFlag(),
 		},
 		Action: func(c *cli.Context) error {
@@ -53,9 +59,66 @@ func runCommand() *cli.Command {
 			if len(problems) > 0 {
 				return errors.New(strings.Join(problems, "\n"))
 			}
-			return runAll(c, rt, pods)
+			if err := runAll(c, rt, pods); err != nil {
+				return err
+			}
+			if c.Bool("wait") {
+				return waitAll(c, rt, pods)
+			}
+			return nil
 		},
 	}
+}
+
+// waitAll waits for the pods to finish, prints their final status, and
+// turns the outcome into the exit code: 0 if all succeeded, else the exit
+// code of the first failed container (init containers first), or 1.
+// Interrupted (Ctrl-C) it leaves the pods running, as kubectl wait does.
+func waitAll(c *cli.Context, rt *sandbox.Runtime, pods []*corev1.Pod) error {
+	ctx := c.Context
+	if d := c.Duration("timeout"); d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	var final []*corev1.Pod
+	var waitErr error
+	for _, p := range pods {
+		got, err := rt.Wait(ctx, p.Namespace, p.Name, sandbox.PodFinished)
+		if got != nil {
+			final = append(final, got)
+		}
+		if err != nil {
+			waitErr = err
+			break
+		}
+	}
+	_ = printers.PrintTable(os.Stdout, final, printers.TableOptions{}, time.Now())
+	switch {
+	case waitErr != nil && c.Context.Err() != nil:
+		return &exitError{code: 130, msg: "interrupted: the pods keep running"}
+	case errors.Is(waitErr, context.DeadlineExceeded):
+		return &exitError{code: 1, msg: fmt.Sprintf("timed out after %s waiting for the pods to finish (they keep running)", c.Duration("timeout"))}
+	case waitErr != nil:
+		return waitErr
+	}
+	for _, p := range final {
+		if p.Status.Phase == corev1.PodFailed {
+			return &exitError{code: failedExitCode(p), msg: fmt.Sprintf("pod/%s failed", p.Name)}
+		}
+	}
+	return nil
+}
+
+// failedExitCode is the exit code of the first failed container of a pod
+// (init containers first), or 1.
+func failedExitCode(p *corev1.Pod) int {
+	for _, cs := range append(append([]corev1.ContainerStatus{}, p.Status.InitContainerStatuses...), p.Status.ContainerStatuses...) {
+		if t := cs.State.Terminated; t != nil && t.ExitCode > 0 && t.ExitCode < 256 {
+			return int(t.ExitCode)
+		}
+	}
+	return 1
 }
 
 // runAll starts the pods concurrently and prints one line per pod.

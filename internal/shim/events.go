@@ -21,8 +21,11 @@ type ctr struct {
 	inst     *instance   // the live instance, if any
 	starting bool        // a start is in flight
 	timer    *time.Timer // a back-off wait is pending
-	done     bool        // will not run again (init: succeeded; app: not restarted)
-	runs     int         // instances created so far
+	done     bool        // will not run again in this sandbox (init: succeeded; app: not restarted)
+	runs     int         // instances created so far (the next one's restartCount)
+	// sandboxRuns counts the instances started in the current sandbox: a
+	// recreated sandbox runs every container again from the first.
+	sandboxRuns int
 	exec     *execInfo
 }
 
@@ -75,7 +78,7 @@ func (s *shim) inFlight() int {
 // advance starts whatever should run now: the next init container, or,
 // once every init container succeeded, all app containers together.
 func (s *shim) advance() {
-	if s.stopping {
+	if s.stopping || s.recreating {
 		return
 	}
 	if !s.initDone {
@@ -83,7 +86,7 @@ func (s *shim) advance() {
 			if !c.init || c.done {
 				continue
 			}
-			if c.idle() && c.runs == 0 {
+			if c.idle() && c.sandboxRuns == 0 {
 				s.startCtr(c)
 			}
 			return // one init container at a time
@@ -96,7 +99,7 @@ func (s *shim) advance() {
 		}
 	}
 	for _, c := range s.ctrs {
-		if !c.init && !c.done && c.idle() && c.runs == 0 {
+		if !c.init && !c.done && c.idle() && c.sandboxRuns == 0 {
 			s.startCtr(c)
 		}
 	}
@@ -107,6 +110,7 @@ func (s *shim) startCtr(c *ctr) {
 	c.starting = true
 	restart := c.runs
 	c.runs++
+	c.sandboxRuns++
 	s.workers.Add(1)
 	go func() {
 		defer s.workers.Done()
@@ -121,17 +125,19 @@ func (e startedEv) handle(s *shim) {
 	switch {
 	case errors.Is(e.err, errStopping):
 		c.runs-- // nothing was created; the state stays as it was
+		c.sandboxRuns--
 		return
 	case e.err != nil && e.inst == nil:
 		// Not created: no run happened, so no restart is counted.
 		c.runs--
+		c.sandboxRuns--
 		c.status.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: e.reason, Message: e.err.Error()}}
 		s.log.Warn("create container", "container", c.spec.Name, "reason", e.reason, "err", e.err)
 		if !imageProblem(e.reason) && e.reason != reasonInvalidImageName {
 			s.event(corev1.EventTypeWarning, "Failed", objectOf(c), "Error: "+e.err.Error())
 		}
 		switch {
-		case s.stopping || e.reason == reasonInvalidImageName:
+		case s.stopping || s.recreating || e.reason == reasonInvalidImageName:
 			// Nothing to retry: the name will not parse next time either.
 		case imageProblem(e.reason):
 			s.retryImage(c, e.reason)
@@ -150,7 +156,7 @@ func (e startedEv) handle(s *shim) {
 	}
 	s.setRunning(c, e.inst)
 	s.event(corev1.EventTypeNormal, "Started", objectOf(c), "Started container "+c.spec.Name)
-	if s.stopping {
+	if s.stopping || s.recreating {
 		s.workers.Add(1)
 		go func() { defer s.workers.Done(); s.killInstance(e.inst, 0) }()
 	}
@@ -204,7 +210,7 @@ func (e exitedEv) finish(s *shim, reason, message string) {
 	c.status.Started = &f
 	c.status.Ready = c.init && e.exit.Code == 0
 	s.log.Info("container exited", "container", c.spec.Name, "code", e.exit.Code, "reason", reason)
-	if s.stopping {
+	if s.stopping || s.recreating {
 		c.done = true
 		return
 	}
@@ -278,7 +284,7 @@ func (e timerEv) handle(s *shim) {
 		return
 	}
 	c.timer = nil
-	if s.stopping {
+	if s.stopping || s.recreating {
 		return
 	}
 	if c.status.State.Waiting != nil && c.status.State.Waiting.Reason == "CrashLoopBackOff" {

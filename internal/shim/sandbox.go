@@ -2,6 +2,7 @@ package shim
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/podbox/podbox/internal/nsutil"
 	"github.com/podbox/podbox/internal/runtime"
 	"golang.org/x/sys/unix"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // shmSize is the size of a pod's /dev/shm (Docker's and the kubelet's
@@ -209,12 +211,109 @@ func (s *shim) pidPin() string {
 
 type pauseExitedEv struct{}
 
+// handle reacts to pause dying (killed, OOM, a bug) as the kubelet reacts to
+// a sandbox that is gone: every container is killed and, once they are all
+// gone, a new sandbox is made and the pod starts over, init containers
+// first (rebuildSandbox). A pod that restarts nothing (restartPolicy Never
+// with containers that ran) is not recreated: it stops and ends Failed or
+// Succeeded.
 func (pauseExitedEv) handle(s *shim) {
-	if s.stopping {
+	if s.stopping || s.recreating {
 		return
 	}
 	s.log.Warn("pause exited: the pod sandbox is gone")
-	s.setCondition("PodReadyToStartContainers", false, "SandboxDied", "the pause process exited")
+	s.setCondition(corev1.PodReadyToStartContainers, false, "", "")
+	if s.pod.Spec.RestartPolicy == corev1.RestartPolicyNever && s.anyRan() {
+		s.event(corev1.EventTypeNormal, "SandboxChanged", "", "Pod sandbox changed, it will be killed; restartPolicy Never: it is not re-created.")
+		s.stop(s.gracePeriod(nil), false)
+		return
+	}
+	s.event(corev1.EventTypeNormal, "SandboxChanged", "", "Pod sandbox changed, it will be killed and re-created.")
+	s.recreating = true
+	grace := s.gracePeriod(nil)
+	for _, c := range s.ctrs {
+		if c.timer != nil {
+			c.timer.Stop()
+			c.timer = nil
+		}
+		if inst := c.inst; inst != nil {
+			s.event(corev1.EventTypeNormal, "Killing", objectOf(c), "Stopping container "+c.spec.Name)
+			s.workers.Add(1)
+			go func() { defer s.workers.Done(); s.killInstance(inst, grace) }()
+		}
+	}
+	s.pullCancel()
+}
+
+// anyRan reports whether any container has had an instance.
+func (s *shim) anyRan() bool {
+	for _, c := range s.ctrs {
+		if c.runs > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// allIdle reports whether no container runs, starts or waits.
+func (s *shim) allIdle() bool {
+	for _, c := range s.ctrs {
+		if !c.idle() {
+			return false
+		}
+	}
+	return true
+}
+
+// rebuildSandbox replaces a dead sandbox with a new one (new namespaces,
+// /dev/shm, pause) and starts the pod over: every init container runs
+// again, then the app containers; their restart counts go on from where
+// they were.
+func (s *shim) rebuildSandbox() {
+	s.dismantleSandbox()
+	s.pullCtx, s.pullCancel = context.WithCancel(s.ctx)
+	if err := s.createSandbox(); err != nil {
+		s.log.Error("re-create sandbox", "err", err)
+		s.event(corev1.EventTypeWarning, "FailedCreatePodSandBox", "", "Failed to create pod sandbox: "+err.Error())
+		s.recreating = false
+		s.stop(0, false)
+		return
+	}
+	s.recreating = false
+	s.setCondition(corev1.PodReadyToStartContainers, true, "", "")
+	s.initDone = false
+	for _, c := range s.ctrs {
+		c.done = false
+		c.sandboxRuns = 0
+	}
+	s.advance()
+}
+
+// dismantleSandbox removes what createSandbox made, except the pod cgroup,
+// once its containers are gone and pause is dead.
+func (s *shim) dismantleSandbox() {
+	if s.pauseLaunched {
+		<-s.pauseReady
+	}
+	if s.pauseP != nil {
+		_ = s.pauseP.Signal(unix.SIGKILL)
+		<-s.pauseExited
+	}
+	if s.pause != nil {
+		if err := s.pause.Destroy(2 * time.Second); err != nil {
+			s.log.Warn("destroy pause", "err", err)
+		}
+	}
+	s.pause, s.pauseP, s.pauseErr, s.pauseExited, s.pauseLaunched = nil, nil, nil, nil, false
+	if err := nsutil.Unpin(s.dir.NsDir()); err != nil {
+		s.log.Warn("unpin namespaces", "err", err)
+	}
+	if err := unmountAll(s.dir.ShmDir()); err != nil {
+		s.log.Warn("unmount shm", "err", err)
+	}
+	if err := nsutil.RemoveAllBusy(s.dir.ShmDir()); err != nil {
+		s.log.Warn("remove shm", "err", err)
+	}
 }
 
 // teardownSandbox stops pause and removes everything the sandbox made

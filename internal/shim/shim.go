@@ -78,6 +78,9 @@ type shim struct {
 	startTime    metav1.Time
 	initDone     bool
 	stopping     bool
+	// recreating: pause died; the containers are being killed so that a new
+	// sandbox can be built and everything run again (rebuildSandbox).
+	recreating bool
 	stopDeadline time.Time // when the running stop SIGKILLs
 	deleting     *metav1.Time
 	waiters      []chan<- response
@@ -273,6 +276,9 @@ func (s *shim) loop(sigc <-chan os.Signal) int {
 				continue
 			}
 		}
+		if s.recreating && s.allIdle() {
+			s.rebuildSandbox()
+		}
 		if s.finished() {
 			break
 		}
@@ -309,6 +315,9 @@ func (s *shim) finished() bool {
 	}
 	if s.stopping {
 		return true
+	}
+	if s.recreating {
+		return false
 	}
 	return s.terminal()
 }
