@@ -26,7 +26,7 @@ type ctr struct {
 	// sandboxRuns counts the instances started in the current sandbox: a
 	// recreated sandbox runs every container again from the first.
 	sandboxRuns int
-	exec     *execInfo
+	exec        *execInfo
 }
 
 type execInfo struct {

@@ -70,17 +70,17 @@ type shim struct {
 	workers    sync.WaitGroup
 
 	// --- owned by the event loop ---
-	ctrs         []*ctr
-	byName       map[string]*ctr
-	backoff      *backOff
-	phase        corev1.PodPhase
-	conds        map[corev1.PodConditionType]corev1.PodCondition
-	startTime    metav1.Time
-	initDone     bool
-	stopping     bool
+	ctrs      []*ctr
+	byName    map[string]*ctr
+	backoff   *backOff
+	phase     corev1.PodPhase
+	conds     map[corev1.PodConditionType]corev1.PodCondition
+	startTime metav1.Time
+	initDone  bool
+	stopping  bool
 	// recreating: pause died; the containers are being killed so that a new
 	// sandbox can be built and everything run again (rebuildSandbox).
-	recreating bool
+	recreating   bool
 	stopDeadline time.Time // when the running stop SIGKILLs
 	deleting     *metav1.Time
 	waiters      []chan<- response
