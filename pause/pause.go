@@ -6,6 +6,10 @@
 // it is not PID 1 it says so on stderr and makes itself a child subreaper, so
 // it still reaps what is orphaned below it.
 //
+// The same binary, run as `pause keep -- SHIM...` outside the pod, is the
+// pod's keeper: the small process above the shim that makes a dead shim
+// cost nothing (see keeper.go).
+//
 // It is a static binary built from the standard library and golang.org/x/sys
 // only (a test enforces the import set and a size budget), so podbox can run
 // it from a tiny read-only rootfs of its own and never pulls a pause image.
@@ -34,13 +38,16 @@ func main() {
 }
 
 func run(args []string) int {
+	if len(args) > 0 && args[0] == "keep" {
+		return keep(args[1:])
+	}
 	for _, a := range args {
 		switch a {
 		case "-v", "--version", "-version":
 			os.Stdout.WriteString("pause " + version + "\n")
 			return exitOK
 		default:
-			os.Stderr.WriteString("pause: unknown argument " + "\"" + a + "\"" + "\nusage: pause [-v]\n")
+			os.Stderr.WriteString("pause: unknown argument " + "\"" + a + "\"" + "\nusage: pause [-v] | pause keep -- SHIM [ARGS...]\n")
 			return exitUsage
 		}
 	}

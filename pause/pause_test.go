@@ -20,7 +20,7 @@ import (
 )
 
 // maxSize is the pause binary's size budget.
-const maxSize = 1_500_000
+const maxSize = 1_700_000
 
 // build compiles pause the way the Makefile does.
 func build(t *testing.T) string {
@@ -146,19 +146,21 @@ func makeOrphans(t *testing.T, pid, n int) {
 			done <- err
 			return
 		}
-		sh := fmt.Sprintf("for i in $(seq %d); do sleep 0.2 & done", n)
+		// Long enough that all of them are alive at once even on a loaded
+		// machine (forking 100 sleeps took 0.3 s here).
+		sh := fmt.Sprintf("for i in $(seq %d); do sleep 2 & done", n)
 		done <- exec.Command("/bin/sh", "-c", sh).Run()
 	}()
 	if err := <-done; err != nil {
 		t.Fatalf("make orphans: %v", err)
 	}
 	// They are now pause's children.
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()
 	for childrenOf(pid) < n && ctx.Err() == nil {
 		time.Sleep(5 * time.Millisecond)
 	}
-	if c := childrenOf(pid); c < n/2 {
+	if c := childrenOf(pid); c < n {
 		t.Fatalf("only %d of %d orphans were reparented to pause", c, n)
 	}
 }

@@ -227,43 +227,6 @@ spec:
 	}
 }
 
-// A killed shim leaves the pod Unknown; delete --force still removes all.
-func TestKilledShim(t *testing.T) {
-	e := newEnv(t)
-	e.run(`
-apiVersion: v1
-kind: Pod
-metadata: {name: orphan}
-spec:
-  containers:
-  - {name: a, image: ` + testImage + `, command: ["sleep", "1000"]}
-  - {name: b, image: ` + testImage + `, command: ["sleep", "1001"]}
-`)
-	e.wait("orphan", sandbox.PodReady)
-	shimPID := readShimPID(t, e, "orphan")
-	if err := syscall.Kill(shimPID, syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, 5*time.Second, func() string {
-		p, err := e.rt.Get(context.Background(), "default", "orphan")
-		if err != nil {
-			return err.Error()
-		}
-		if row := printers.Row(p, time.Now()); p.Status.Phase != corev1.PodUnknown || row.Status != "Unknown" {
-			return fmt.Sprintf("phase %s STATUS %s, want Unknown", p.Status.Phase, row.Status)
-		}
-		return ""
-	})
-	// The containers still run, unsupervised; delete --force removes them.
-	if err := e.rt.Delete(context.Background(), "default", "orphan", sandbox.DeleteOptions{Force: true}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.rt.Get(context.Background(), "default", "orphan"); err == nil {
-		t.Error("pod still listed after delete")
-	}
-	e.assertClean()
-}
-
 func readShimPID(t *testing.T, e *env, name string) int {
 	t.Helper()
 	data, err := os.ReadFile(e.state + "/pods/default/" + name + "/status.json")

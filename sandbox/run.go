@@ -61,7 +61,7 @@ func (r *Runtime) Run(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error)
 		nameLock.Unlock(false)
 		return nil, fmt.Errorf("run pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
-	if err := startShim(ctx, dir, lock); err != nil {
+	if err := startShim(ctx, dir, lock, pause); err != nil {
 		r.rollback(dir, rec)
 		lock.Close()
 		nameLock.Unlock(true)
@@ -102,9 +102,17 @@ func (r *Runtime) rollback(dir podstate.Dir, rec *podstate.Record) {
 	_ = os.RemoveAll(string(dir))
 }
 
-// startShim starts the pod's shim, detached (own session, stdio on its
-// log), and waits until it reports the pod started or failed.
-func startShim(ctx context.Context, dir podstate.Dir, lock *os.File) error {
+// startShim starts the pod's keeper (the pause binary as `pause keep`),
+// detached (own session, stdio on the shim log), which starts the shim (this
+// binary) and replaces it should it die; it waits until the shim reports the
+// pod started or failed. lock is the pod's shim lock, already taken, for
+// the shim; without it the shim takes it (a shim replacing a dead one).
+func startShim(ctx context.Context, dir podstate.Dir, lock *os.File, pause string) error {
+	exe, err := os.Open("/proc/self/exe")
+	if err != nil {
+		return fmt.Errorf("start shim: %w", err)
+	}
+	defer exe.Close()
 	rp, wp, err := os.Pipe()
 	if err != nil {
 		return fmt.Errorf("start shim: %w", err)
@@ -115,13 +123,18 @@ func startShim(ctx context.Context, dir podstate.Dir, lock *os.File) error {
 		wp.Close()
 		return fmt.Errorf("start shim: %w", err)
 	}
-	cmd := exec.Command("/proc/self/exe", shim.Arg, string(dir))
-	cmd.Args[0] = filepath.Base(os.Args[0])
+	cmd := exec.Command(pause, shim.KeeperArg, "--", filepath.Base(os.Args[0]), shim.Arg, string(dir))
+	cmd.Args[0] = "podbox-keeper"
 	cmd.Env = []string{
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
 		shim.EnvPodDir + "=" + string(dir),
-		shim.EnvReadyFD + "=3",
-		shim.EnvLockFD + "=4",
+		shim.EnvKeeperExeFD + "=3",
+		shim.EnvReadyFD + "=4",
+	}
+	cmd.ExtraFiles = []*os.File{exe, wp}
+	if lock != nil {
+		cmd.Env = append(cmd.Env, shim.EnvLockFD+"=5")
+		cmd.ExtraFiles = append(cmd.ExtraFiles, lock)
 	}
 	// Where containers/image looks for registry credentials, so that the
 	// shim's later pulls find what the CLI's found.
@@ -131,7 +144,6 @@ func startShim(ctx context.Context, dir podstate.Dir, lock *os.File) error {
 		}
 	}
 	cmd.Dir = "/" // nothing may depend on where the CLI ran
-	cmd.ExtraFiles = []*os.File{wp, lock}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	err = cmd.Start()
@@ -151,9 +163,9 @@ func startShim(ctx context.Context, dir podstate.Dir, lock *os.File) error {
 	}()
 	select {
 	case <-ctx.Done():
-		// Kill it and wait: a shim still dying could make a mount or a
-		// cgroup after the rollback.
-		_ = cmd.Process.Kill()
+		// Kill the keeper and the shim and wait for them: a shim still
+		// dying could make a mount or a cgroup after the rollback.
+		killAndWait(append([]int{cmd.Process.Pid}, children(cmd.Process.Pid)...))
 		<-reaped
 		return fmt.Errorf("start shim: %w", ctx.Err())
 	case m := <-msg:

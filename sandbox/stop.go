@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -73,7 +74,7 @@ func (r *Runtime) stop(ctx context.Context, dir podstate.Dir, rec *podstate.Reco
 		case !errors.Is(err, shim.ErrShimGone):
 			// Killing at once (delete --force) and the shim does not answer:
 			// it goes, and its pod is torn down without it.
-			killShim(dir, st)
+			killShim(dir, st.ShimPID)
 		}
 	}
 	lock, err := r.roots.LockName(ctx, rec.Pod.Namespace, rec.Pod.Name)
@@ -84,6 +85,10 @@ func (r *Runtime) stop(ctx context.Context, dir podstate.Dir, rec *podstate.Reco
 	if cur, err := dir.ReadRecord(); err != nil || cur.Pod.UID != rec.Pod.UID {
 		return nil // deleted (and maybe re-created) meanwhile
 	}
+	// The pod's keeper may be about to start a new shim (or have just
+	// started one): both go first, so that nothing adopts the containers
+	// while they are torn down.
+	killShim(dir, st.ShimPID)
 	if st, err = dir.ReadStatus(); err != nil || st.Final {
 		return err
 	}
@@ -98,7 +103,8 @@ func (r *Runtime) stop(ctx context.Context, dir podstate.Dir, rec *podstate.Reco
 
 // writeLostStatus records the end of a pod whose shim died: nobody saw how
 // its containers ended, so they read as the kubelet reports containers it
-// cannot find any more, and the pod has failed.
+// cannot find any more (ContainerStatusUnknown; the exit code is -1, not an
+// invented one), and the pod has failed.
 func writeLostStatus(dir podstate.Dir, st *podstate.Status) error {
 	now := metav1.Now()
 	lost := func(sts []corev1.ContainerStatus) {
@@ -111,8 +117,8 @@ func writeLostStatus(dir podstate.Dir, st *podstate.Status) error {
 				continue
 			}
 			term := &corev1.ContainerStateTerminated{
-				ExitCode: 137, Reason: "ContainerStatusUnknown", FinishedAt: now, ContainerID: cs.ContainerID,
-				Message: "The container could not be located when the pod was terminated",
+				ExitCode: -1, Reason: "ContainerStatusUnknown", FinishedAt: now, ContainerID: cs.ContainerID,
+				Message: "The container was stopped while no shim watched it: its exit status is unknown",
 			}
 			if cs.State.Running != nil {
 				term.StartedAt = cs.State.Running.StartedAt
@@ -182,19 +188,79 @@ func stopOrphans(ctx context.Context, dir podstate.Dir, grace time.Duration) {
 	}
 }
 
-// killShim SIGKILLs a pod's shim that does not answer, after checking the
-// PID still is that shim (its command line names the pod's directory), and
-// waits for its lock to be released.
-func killShim(dir podstate.Dir, st *podstate.Status) {
-	if st.ShimPID <= 0 {
-		return
+// killShim SIGKILLs a pod's keeper (first: it would start a new shim) and
+// shim, after checking each PID still is that process (its command line
+// names the pod's directory), and waits until they are gone.
+func killShim(dir podstate.Dir, shimPID int) {
+	var pids []int
+	if kp := keeperPID(dir); kp > 0 {
+		pids = append(pids, kp)
+		pids = append(pids, children(kp)...)
 	}
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", st.ShimPID))
-	if err != nil || !strings.Contains(string(cmdline), string(dir)) {
-		return
+	if shimPID > 0 && runsFor(shimPID, dir) {
+		pids = append(pids, shimPID)
 	}
-	_ = unix.Kill(st.ShimPID, unix.SIGKILL)
+	killAndWait(pids)
 	for deadline := time.Now().Add(2 * time.Second); dir.ShimAlive() && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// keeperPID returns the PID of the pod's live keeper, 0 if none runs.
+func keeperPID(dir podstate.Dir) int {
+	if !dir.KeeperAlive() {
+		return 0
+	}
+	data, err := os.ReadFile(dir.KeeperPIDFile())
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || !runsFor(pid, dir) {
+		return 0
+	}
+	return pid
+}
+
+// runsFor reports whether process pid is one of the pod's (its command line
+// names the pod's directory): a PID read from a file may have been reused.
+func runsFor(pid int, dir podstate.Dir) bool {
+	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	return err == nil && strings.Contains(string(cmdline), "\x00"+string(dir))
+}
+
+// children lists the children of process pid.
+func children(pid int) []int {
+	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	var pids []int
+	for _, f := range strings.Fields(string(data)) {
+		if n, err := strconv.Atoi(f); err == nil {
+			pids = append(pids, n)
+		}
+	}
+	return pids
+}
+
+// killAndWait SIGKILLs the processes in order and waits (up to 5s) until
+// each has ended.
+func killAndWait(pids []int) {
+	var fds []unix.PollFd
+	for _, pid := range pids {
+		if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+			fds = append(fds, unix.PollFd{Fd: int32(fd), Events: unix.POLLIN})
+		}
+	}
+	for _, pid := range pids {
+		_ = unix.Kill(pid, unix.SIGKILL)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for _, p := range fds {
+		for time.Now().Before(deadline) {
+			n, err := unix.Poll([]unix.PollFd{p}, int(time.Until(deadline).Milliseconds())+1)
+			if err != unix.EINTR || n > 0 {
+				break
+			}
+		}
+		unix.Close(int(p.Fd))
 	}
 }

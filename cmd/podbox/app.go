@@ -47,7 +47,7 @@ func newApp() *cli.App {
 		},
 		Commands: []*cli.Command{
 			runCommand(), getCommand(), describeCommand(), logsCommand(), execCommand(), waitCommand(),
-			stopCommand(), deleteCommand(), imageCommand(), infoCommand(), versionCommand(),
+			stopCommand(), deleteCommand(), recoverCommand(), imageCommand(), infoCommand(), versionCommand(),
 		},
 	}
 }

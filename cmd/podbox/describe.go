@@ -39,6 +39,7 @@ func describeCommand() *cli.Command {
 				}
 				pods = append(pods, p)
 			}
+			pods = revive(c.Context, rt, pods)
 			for i, p := range pods {
 				if i > 0 {
 					fmt.Println()

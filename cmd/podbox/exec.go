@@ -47,6 +47,7 @@ func execCommand() *cli.Command {
 				}
 				defer restore()
 			}
+			reviveName(c.Context, rt, namespace(c), name)
 			code, err := rt.Exec(c.Context, namespace(c), name, opts)
 			if err != nil {
 				return err

@@ -63,6 +63,7 @@ func getCommand() *cli.Command {
 					pods = append(pods, p)
 				}
 			}
+			pods = revive(c.Context, rt, pods)
 			if err := printPods(os.Stdout, pods, c.String("output"), len(names) == 1, c.Bool("all-namespaces"), c.Bool("no-headers")); err != nil {
 				return err
 			}

@@ -37,6 +37,7 @@ func logsCommand() *cli.Command {
 				Container: c.String("container"), Follow: c.Bool("follow"), Previous: c.Bool("previous"),
 				Timestamps: c.Bool("timestamps"), Tail: c.Int("tail"),
 			}
+			reviveName(c.Context, rt, ns, name)
 			if d := c.Duration("since"); d > 0 {
 				opts.Since = time.Now().Add(-d)
 			}

@@ -26,6 +26,7 @@ func stopCommand() *cli.Command {
 			}
 			opts := sandbox.StopOptions{GracePeriod: gracePeriod(c)}
 			for _, name := range c.Args().Slice() {
+				reviveName(c.Context, rt, namespace(c), name)
 				if err := rt.Stop(c.Context, namespace(c), name, opts); err != nil {
 					return err
 				}

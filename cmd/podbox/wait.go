@@ -41,6 +41,7 @@ func waitCommand() *cli.Command {
 					fmt.Printf("pod/%s condition met\n", name)
 					continue
 				}
+				reviveName(ctx, rt, namespace(c), name)
 				cond, err := parseFor(forArg)
 				if err != nil {
 					return err

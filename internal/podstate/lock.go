@@ -26,8 +26,14 @@ func (d Dir) HoldShimLock() (*os.File, error) {
 
 // ShimAlive reports whether a shim holds the pod's lock. The kernel drops
 // an flock when its holder dies, so this cannot be fooled by PID reuse.
-func (d Dir) ShimAlive() bool {
-	f, err := os.Open(d.LockFile())
+func (d Dir) ShimAlive() bool { return locked(d.LockFile()) }
+
+// KeeperAlive reports whether a keeper holds the pod's keeper lock.
+func (d Dir) KeeperAlive() bool { return locked(d.KeeperLockFile()) }
+
+// locked reports whether a process holds an exclusive flock on path.
+func locked(path string) bool {
+	f, err := os.Open(path)
 	if err != nil {
 		return false
 	}

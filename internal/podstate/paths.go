@@ -58,8 +58,13 @@ func (d Dir) StatusFile() string { return filepath.Join(string(d), "status.json"
 func (d Dir) EventsFile() string { return filepath.Join(string(d), "events.json") }
 func (d Dir) LockFile() string   { return filepath.Join(string(d), "shim.lock") }
 func (d Dir) Socket() string     { return filepath.Join(string(d), "shim.sock") }
-func (d Dir) ShimLog() string    { return filepath.Join(string(d), "shim.log") }
-func (d Dir) NsDir() string      { return filepath.Join(string(d), "ns") }
-func (d Dir) EtcDir() string     { return filepath.Join(string(d), "etc") }
-func (d Dir) ShmDir() string     { return filepath.Join(string(d), "shm") }
-func (d Dir) RuncRoot() string   { return filepath.Join(string(d), "runc") }
+
+// KeeperLockFile is held by the pod's keeper while it runs; KeeperPIDFile
+// holds its PID.
+func (d Dir) KeeperLockFile() string { return filepath.Join(string(d), "keeper.lock") }
+func (d Dir) KeeperPIDFile() string  { return filepath.Join(string(d), "keeper.pid") }
+func (d Dir) ShimLog() string        { return filepath.Join(string(d), "shim.log") }
+func (d Dir) NsDir() string          { return filepath.Join(string(d), "ns") }
+func (d Dir) EtcDir() string         { return filepath.Join(string(d), "etc") }
+func (d Dir) ShmDir() string         { return filepath.Join(string(d), "shm") }
+func (d Dir) RuncRoot() string       { return filepath.Join(string(d), "runc") }

@@ -77,6 +77,48 @@ type Status struct {
 	Final   bool      `json:"final,omitempty"`
 	ShimPID int       `json:"shimPID,omitempty"`
 	Updated time.Time `json:"updated"`
+	// Supervisor is the shim's own state: a shim that takes over from one
+	// that died starts from it.
+	Supervisor *Supervisor `json:"supervisor,omitempty"`
+}
+
+// Supervisor is the part of a shim's state that is not in the pod's status.
+type Supervisor struct {
+	KeeperPID    int       `json:"keeperPID,omitempty"`
+	InitDone     bool      `json:"initDone,omitempty"`
+	Stopping     bool      `json:"stopping,omitempty"`
+	StopDeadline time.Time `json:"stopDeadline,omitempty"`
+	// Recreating: pause died and the containers are being killed so that
+	// the sandbox can be made again.
+	Recreating    bool `json:"recreating,omitempty"`
+	PauseLaunched bool `json:"pauseLaunched,omitempty"`
+	// BackOff holds the restart back-off entries by key.
+	BackOff map[string]BackOffEntry `json:"backOff,omitempty"`
+}
+
+// BackOffEntry is one container's restart back-off.
+type BackOffEntry struct {
+	Delay      time.Duration `json:"delay"`
+	LastUpdate time.Time     `json:"lastUpdate"`
+}
+
+// Instance is a container's live instance as a shim that takes over needs
+// it.
+type Instance struct {
+	ID          string    `json:"id"`
+	Restart     int       `json:"restart"`
+	ContainerID string    `json:"containerID"`
+	ImageName   string    `json:"imageName"`
+	ImageID     string    `json:"imageID"`
+	StopSignal  int       `json:"stopSignal"`
+	Dir         string    `json:"dir"`
+	LogPath     string    `json:"logPath"`
+	CgroupPath  string    `json:"cgroupPath"`
+	Pid         int       `json:"pid"`
+	Started     time.Time `json:"started"`
+	// StdoutIno and StderrIno identify the instance's output pipes.
+	StdoutIno uint64 `json:"stdoutIno,omitempty"`
+	StderrIno uint64 `json:"stderrIno,omitempty"`
 }
 
 // Container is what exec and logs need to know about a container's current
@@ -92,6 +134,14 @@ type Container struct {
 	Running bool `json:"running,omitempty"`
 	// Exec is how a process exec'd into the container runs by default.
 	Exec *ExecDefaults `json:"exec,omitempty"`
+
+	// The shim's bookkeeping: instances made so far, those made in the
+	// current sandbox, whether it will run again in this sandbox, and its
+	// live instance.
+	Runs        int       `json:"runs,omitempty"`
+	SandboxRuns int       `json:"sandboxRuns,omitempty"`
+	Done        bool      `json:"done,omitempty"`
+	Instance    *Instance `json:"instance,omitempty"`
 }
 
 // ExecDefaults are the container's user, environment and working

@@ -156,11 +156,19 @@ func (p *Proc) Wait() (Exit, error) {
 }
 
 func exitOf(ps *os.ProcessState) Exit {
-	ws, ok := ps.Sys().(syscall.WaitStatus)
-	if ok && ws.Signaled() {
-		return Exit{Code: 128 + int(ws.Signal()), Signal: int(ws.Signal())}
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok {
+		return ExitOf(ws)
 	}
 	return Exit{Code: ps.ExitCode()}
+}
+
+// ExitOf turns a wait status (of a process reaped by someone else, who
+// passed it on) into an Exit.
+func ExitOf(ws syscall.WaitStatus) Exit {
+	if ws.Signaled() {
+		return Exit{Code: 128 + int(ws.Signal()), Signal: int(ws.Signal())}
+	}
+	return Exit{Code: ws.ExitStatus()}
 }
 
 // Signal sends sig to the container's init. With all set, every process in

@@ -38,7 +38,11 @@ type instance struct {
 	logPath     string
 	cgroupPath  string
 	lc          *runtime.Container
-	proc        *runtime.Proc
+	proc        *runtime.Proc // nil for an instance adopted from a shim that died
+	pid         int           // the init's PID
+	pidfd       int           // of an adopted init, -1 if none
+	outIno      uint64        // the output pipes' inodes
+	errIno      uint64
 	started     time.Time
 	exited      chan struct{}
 	copies      sync.WaitGroup
@@ -72,6 +76,7 @@ func (s *shim) startInstance(c *ctr, restart int) (*instance, string, error) {
 		imageArch:   img.Config.Architecture,
 		stopSignal:  stopSignal(img.Config.Config.StopSignal),
 		exited:      make(chan struct{}),
+		pidfd:       -1,
 	}
 	inst.dir = filepath.Join(s.roots.DataDir(string(s.pod.UID)), "containers", inst.id)
 	inst.cgroupPath = s.cg.ContainerPath(inst.id)
@@ -157,33 +162,26 @@ func (s *shim) containerSpec(inst *instance, rootfs string) *runtime.Spec {
 	}
 }
 
-// run starts the instance's init with its output going to the log file.
+// runInstance starts the instance's init with its output going to the log
+// file. The keeper holds a spare read end of both output pipes.
 func (s *shim) runInstance(inst *instance, p runtime.Process) error {
-	if err := os.MkdirAll(filepath.Dir(inst.logPath), 0o750); err != nil {
-		return fmt.Errorf("create log directory: %w", err)
-	}
-	logf, err := os.OpenFile(inst.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND|unix.O_CLOEXEC, 0o640)
-	if err != nil {
-		return fmt.Errorf("open container log: %w", err)
-	}
-	w := crilog.NewWriter(logf)
 	outR, outW, err := os.Pipe()
 	if err != nil {
-		logf.Close()
 		return fmt.Errorf("create stdout pipe: %w", err)
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
-		logf.Close()
 		outR.Close()
 		outW.Close()
 		return fmt.Errorf("create stderr pipe: %w", err)
 	}
-	inst.copies.Add(2)
-	go func() { defer inst.copies.Done(); _ = w.Copy("stdout", outR); outR.Close() }()
-	go func() { defer inst.copies.Done(); _ = w.Copy("stderr", errR); errR.Close() }()
-	go func() { inst.copies.Wait(); logf.Close() }()
-
+	inst.outIno, inst.errIno = inode(outR), inode(errR)
+	s.keeper.hold(inst.id, outR, errR)
+	if err := s.copyOutput(inst, outR, errR); err != nil {
+		outW.Close()
+		errW.Close()
+		return err
+	}
 	done := s.reap.starting()
 	proc, err := inst.lc.Start(p, runtime.Stdio{Stdout: outW, Stderr: errW})
 	if err == nil {
@@ -196,20 +194,60 @@ func (s *shim) runInstance(inst *instance, p runtime.Process) error {
 		return err
 	}
 	inst.proc = proc
+	inst.pid = proc.Pid()
 	inst.started = time.Now()
 	s.log.Debug("timing: started", "id", inst.id, "t", time.Since(s.startTime.Time).String())
 	return nil
 }
 
+// copyOutput copies what the instance writes on the read ends out and errR
+// to its log file in the CRI format, appending, until both pipes end; it
+// closes them.
+func (s *shim) copyOutput(inst *instance, outR, errR *os.File) error {
+	if err := os.MkdirAll(filepath.Dir(inst.logPath), 0o750); err != nil {
+		outR.Close()
+		errR.Close()
+		return fmt.Errorf("create log directory: %w", err)
+	}
+	logf, err := os.OpenFile(inst.logPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND|unix.O_CLOEXEC, 0o640)
+	if err != nil {
+		outR.Close()
+		errR.Close()
+		return fmt.Errorf("open container log: %w", err)
+	}
+	w := crilog.NewWriter(logf)
+	inst.copies.Add(2)
+	go func() { defer inst.copies.Done(); _ = w.Copy("stdout", outR); outR.Close() }()
+	go func() { defer inst.copies.Done(); _ = w.Copy("stderr", errR); errR.Close() }()
+	go func() { inst.copies.Wait(); logf.Close() }()
+	return nil
+}
+
+// inode is the inode number of an open file, 0 if unknown.
+func inode(f *os.File) uint64 {
+	var st unix.Stat_t
+	if unix.Fstat(int(f.Fd()), &st) != nil {
+		return 0
+	}
+	return st.Ino
+}
+
 // wait waits for the instance's init to exit, then cleans the instance up
 // (killing what is left in its cgroup) and reports the exit.
 func (s *shim) wait(c *ctr, inst *instance) {
-	exit, err := inst.proc.Wait()
-	at := time.Now()
-	s.reap.disown(inst.proc.Pid())
-	if err != nil {
-		s.log.Warn("wait for container", "container", inst.id, "err", err)
+	var exit runtime.Exit
+	unknown := false
+	if inst.proc != nil {
+		var err error
+		exit, err = inst.proc.Wait()
+		s.reap.disown(inst.pid)
+		if err != nil {
+			s.log.Warn("wait for container", "container", inst.id, "err", err)
+		}
+	} else {
+		exit, unknown = s.waitAdopted(inst.pid, inst.pidfd)
 	}
+	at := time.Now()
 	close(inst.exited)
 	// Whatever the init left behind (possible when it shares the pod's PID
 	// namespace) goes with it, so the log pipes close.
@@ -222,12 +260,15 @@ func (s *shim) wait(c *ctr, inst *instance) {
 		}
 	}
 	s.cleanupInstance(inst)
-	s.send(exitedEv{c: c, inst: inst, exit: exit, oom: oom, at: at})
+	s.send(exitedEv{c: c, inst: inst, exit: exit, oom: oom, unknown: unknown, at: at})
 }
 
 // killInstance sends the stop signal, then SIGKILL to everything in the
 // container after grace, unless it exits first.
 func (s *shim) killInstance(inst *instance, grace time.Duration) {
+	if inst.lc == nil {
+		return // adopted, but libcontainer had no state of it: it is gone
+	}
 	if grace > 0 {
 		if err := inst.lc.Signal(inst.stopSignal, false); err != nil {
 			s.log.Debug("stop signal", "container", inst.id, "err", err)
@@ -245,6 +286,11 @@ func (s *shim) killInstance(inst *instance, grace time.Duration) {
 // cleanupInstance destroys the libcontainer container and unmounts the
 // rootfs. Safe on a partly created instance.
 func (s *shim) cleanupInstance(inst *instance) {
+	s.keeper.drop(inst.id)
+	if inst.pidfd >= 0 {
+		unix.Close(inst.pidfd)
+		inst.pidfd = -1
+	}
 	if inst.lc != nil {
 		if err := inst.lc.Destroy(2 * time.Second); err != nil {
 			s.log.Warn("destroy container", "container", inst.id, "err", err)

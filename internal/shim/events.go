@@ -54,7 +54,10 @@ type exitedEv struct {
 	inst *instance
 	exit runtime.Exit
 	oom  bool
-	at   time.Time
+	// unknown: the instance was adopted from a shim that died and its exit
+	// status could not be observed (exit carries no code).
+	unknown bool
+	at      time.Time
 }
 
 type timerEv struct{ c *ctr }
@@ -91,12 +94,9 @@ func (s *shim) advance() {
 			}
 			return // one init container at a time
 		}
+		// The app containers stay PodInitializing until they exist (the
+		// kubelet's default waiting state in a pod with init containers).
 		s.initDone = true
-		for _, c := range s.ctrs {
-			if !c.init && c.status.State.Waiting != nil && c.status.State.Waiting.Reason == "PodInitializing" {
-				c.status.State.Waiting.Reason = "ContainerCreating"
-			}
-		}
 	}
 	for _, c := range s.ctrs {
 		if !c.init && !c.done && c.idle() && c.sandboxRuns == 0 {
@@ -187,8 +187,20 @@ func (e exitedEv) handle(s *shim) {
 	if e.oom {
 		reason = "OOMKilled"
 	}
+	if e.unknown {
+		e.finish(s, reasonStatusUnknown, "The container exited while no shim was watching it: its exit status could not be observed")
+		return
+	}
 	e.finish(s, reason, "")
 }
+
+// reasonStatusUnknown is the kubelet's reason for a container whose end it
+// could not observe. Its exit code is unknownExitCode, never an invented
+// one; restart policies count it as a failure.
+const (
+	reasonStatusUnknown = "ContainerStatusUnknown"
+	unknownExitCode     = -1
+)
 
 // finish records the end of an instance and decides what comes next.
 func (e exitedEv) finish(s *shim, reason, message string) {

@@ -3,6 +3,7 @@ package shim
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -46,24 +47,12 @@ func (s *shim) createSandbox() error {
 	if s.hostname, err = PodHostname(pod); err != nil {
 		return err
 	}
-	nsDir := s.dir.NsDir()
-	if err := nsutil.Pin(nsDir, nsutil.PinOptions{
+	if err := nsutil.Pin(s.dir.NsDir(), nsutil.PinOptions{
 		Net: !pod.Spec.HostNetwork, IPC: !pod.Spec.HostIPC, UTS: !pod.Spec.HostNetwork, Hostname: s.hostname,
 	}); err != nil {
 		return err
 	}
-	pinned := func(host bool, name string) runtime.NS {
-		if host {
-			return runtime.NS{Host: true}
-		}
-		return runtime.NS{Path: filepath.Join(nsDir, name)}
-	}
-	s.ns = runtime.Namespaces{
-		Net: pinned(pod.Spec.HostNetwork, nsutil.Net),
-		IPC: pinned(pod.Spec.HostIPC, nsutil.IPC),
-		UTS: pinned(pod.Spec.HostNetwork, nsutil.UTS),
-		PID: runtime.NS{Host: pod.Spec.HostPID},
-	}
+	s.ns = s.namespaces()
 	if err := s.writeEtc(); err != nil {
 		return err
 	}
@@ -76,6 +65,23 @@ func (s *shim) createSandbox() error {
 		s.launchPause()
 	}
 	return nil
+}
+
+// namespaces are the pod's pinned namespaces (or the host's).
+func (s *shim) namespaces() runtime.Namespaces {
+	spec := &s.pod.Spec
+	pinned := func(host bool, name string) runtime.NS {
+		if host {
+			return runtime.NS{Host: true}
+		}
+		return runtime.NS{Path: filepath.Join(s.dir.NsDir(), name)}
+	}
+	return runtime.Namespaces{
+		Net: pinned(spec.HostNetwork, nsutil.Net),
+		IPC: pinned(spec.HostIPC, nsutil.IPC),
+		UTS: pinned(spec.HostNetwork, nsutil.UTS),
+		PID: runtime.NS{Host: spec.HostPID},
+	}
 }
 
 // sharesPID reports whether containers join pause's PID namespace.
@@ -222,6 +228,12 @@ func (pauseExitedEv) handle(s *shim) {
 		return
 	}
 	s.log.Warn("pause exited: the pod sandbox is gone")
+	s.sandboxGone()
+}
+
+// sandboxGone kills every container of a pod whose sandbox is gone and has
+// the loop make a new one once they are all gone (see pauseExitedEv).
+func (s *shim) sandboxGone() {
 	s.setCondition(corev1.PodReadyToStartContainers, false, "", "")
 	if s.pod.Spec.RestartPolicy == corev1.RestartPolicyNever && s.anyRan() {
 		s.event(corev1.EventTypeNormal, "SandboxChanged", "", "Pod sandbox changed, it will be killed; restartPolicy Never: it is not re-created.")
@@ -292,12 +304,14 @@ func (s *shim) rebuildSandbox() {
 // dismantleSandbox removes what createSandbox made, except the pod cgroup,
 // once its containers are gone and pause is dead.
 func (s *shim) dismantleSandbox() {
-	if s.pauseLaunched {
-		<-s.pauseReady
-	}
-	if s.pauseP != nil {
-		_ = s.pauseP.Signal(unix.SIGKILL)
-		<-s.pauseExited
+	s.killPause()
+	if s.pause == nil {
+		// Pause's state may be left by a shim that died.
+		if c, err := runtime.Load(s.dir.RuncRoot(), pauseID); err == nil {
+			s.pause = c
+		} else if !errors.Is(err, runtime.ErrNotExist) {
+			_ = os.RemoveAll(filepath.Join(s.dir.RuncRoot(), pauseID))
+		}
 	}
 	if s.pause != nil {
 		if err := s.pause.Destroy(2 * time.Second); err != nil {
@@ -319,15 +333,27 @@ func (s *shim) dismantleSandbox() {
 // teardownSandbox stops pause and removes everything the sandbox made
 // (containers are already gone).
 func (s *shim) teardownSandbox() {
+	s.killPause()
+	if err := Teardown(s.dir, s.rec); err != nil {
+		s.log.Error("tear down sandbox", "err", err)
+	}
+}
+
+// killPause kills pause, if it was started, and waits for its end.
+func (s *shim) killPause() {
 	if s.pauseLaunched {
 		<-s.pauseReady
 	}
-	if s.pauseP != nil {
+	switch {
+	case s.pauseP != nil:
 		_ = s.pauseP.Signal(unix.SIGKILL)
-		<-s.pauseExited
+	case s.pause != nil: // adopted from a shim that died
+		_ = s.pause.Signal(unix.SIGKILL, false)
+	default:
+		return
 	}
-	if err := Teardown(s.dir, s.rec); err != nil {
-		s.log.Error("tear down sandbox", "err", err)
+	if s.pauseExited != nil {
+		<-s.pauseExited
 	}
 }
 

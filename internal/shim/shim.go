@@ -29,6 +29,13 @@ const (
 	// EnvLockFD names the inherited fd of the pod's shim lock, taken by
 	// the CLI when it created the pod and held by the shim from then on.
 	EnvLockFD = "_PODBOX_SHIM_LOCK_FD"
+	// EnvKeeperFD names the shim's end of its keeper's socket, set by the
+	// keeper; EnvKeeperExeFD the fd of the binary the keeper runs as the
+	// shim, set by whoever starts the keeper.
+	EnvKeeperFD    = "_PODBOX_SHIM_KEEPER_FD"
+	EnvKeeperExeFD = "_PODBOX_KEEPER_EXE_FD"
+	// KeeperArg is the pause binary's argument that makes it a keeper.
+	KeeperArg = "keep"
 )
 
 // IsShim reports whether this process was started as a pod shim.
@@ -39,13 +46,14 @@ func IsShim() bool {
 // shim is the supervisor's state. Everything below the event loop line is
 // owned by the loop goroutine.
 type shim struct {
-	dir   podstate.Dir
-	rec   *podstate.Record
-	pod   *corev1.Pod
-	roots podstate.Roots
-	log   *slog.Logger
-	store *image.Store
-	reap  *reaper
+	dir    podstate.Dir
+	rec    *podstate.Record
+	pod    *corev1.Pod
+	roots  podstate.Roots
+	log    *slog.Logger
+	store  *image.Store
+	reap   *reaper
+	keeper *keeperConn // nil without a keeper
 
 	hostIP   string
 	cg       *cgroups.Pod
@@ -113,27 +121,54 @@ type shim struct {
 // inside the container's mount namespace.
 func Main() int {
 	goruntime.LockOSThread()
+	// The keeper runs us through a /proc/<pid>/fd path, which ps would show
+	// as the command's name.
+	_ = os.WriteFile("/proc/self/comm", []byte("podbox-shim"), 0)
 	dir := podstate.Dir(os.Getenv(EnvPodDir))
+	// Inherited descriptors must not reach the containers.
+	inherited := func(env string) int {
+		fd, err := strconv.Atoi(os.Getenv(env))
+		if err != nil || fd < 3 {
+			return -1
+		}
+		unix.CloseOnExec(fd)
+		return fd
+	}
 	var ready *os.File
-	if fd, err := strconv.Atoi(os.Getenv(EnvReadyFD)); err == nil {
+	if fd := inherited(EnvReadyFD); fd >= 0 {
 		ready = os.NewFile(uintptr(fd), "ready")
+	}
+	var keeper *keeperConn
+	if fd := inherited(EnvKeeperFD); fd >= 0 {
+		keeper = dialKeeper(fd)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	var lock *os.File
-	if fd, err := strconv.Atoi(os.Getenv(EnvLockFD)); err == nil {
+	if fd := inherited(EnvLockFD); fd >= 0 {
 		lock = os.NewFile(uintptr(fd), "shim.lock")
-	} else if lock, err = dir.HoldShimLock(); err != nil {
-		reportReady(ready, err)
-		return 1
+	} else {
+		var err error
+		if lock, err = dir.HoldShimLock(); err != nil {
+			// Another shim runs the pod: nothing for this one to do.
+			reportReady(ready, err)
+			keeper.bye()
+			return 1
+		}
 	}
 	defer lock.Close()
 	s, err := newShim(dir, log)
 	if err != nil {
 		reportReady(ready, err)
+		keeper.bye()
 		return 1
 	}
 	s.ready = ready
-	return s.run()
+	s.keeper = keeper
+	code := s.run()
+	// Ending on purpose: the keeper must not start another shim. (A shim
+	// that crashes never gets here, and the keeper replaces it.)
+	keeper.bye()
+	return code
 }
 
 // reportReady tells the CLI that started the shim whether the pod is up.
@@ -208,16 +243,33 @@ func (s *shim) run() int {
 	go s.reap.run(stopReaper)
 	defer close(stopReaper)
 
-	s.startTime = metav1.Now()
-	s.hostIP = HostIP()
-	s.event(corev1.EventTypeNormal, "Scheduled", "", fmt.Sprintf("Successfully assigned %s/%s to %s", s.pod.Namespace, s.pod.Name, s.pod.Spec.NodeName))
-	if err := s.createSandbox(); err != nil {
-		s.log.Error("create sandbox", "err", err)
-		s.teardownSandbox()
+	prev, err := s.dir.ReadStatus()
+	if err != nil {
 		reportReady(s.ready, err)
 		return 1
 	}
-	s.setCondition(corev1.PodReadyToStartContainers, true, "", "")
+	recovered := false
+	switch {
+	case prev.Final:
+		// Finished before its shim died: nothing to supervise.
+		reportReady(s.ready, nil)
+		return 0
+	case prev.Supervisor != nil:
+		// A shim ran this pod and died: take over from where it was.
+		s.recover(prev)
+		recovered = true
+	default:
+		s.startTime = metav1.Now()
+		s.hostIP = HostIP()
+		s.event(corev1.EventTypeNormal, "Scheduled", "", fmt.Sprintf("Successfully assigned %s/%s to %s", s.pod.Namespace, s.pod.Name, s.pod.Spec.NodeName))
+		if err := s.createSandbox(); err != nil {
+			s.log.Error("create sandbox", "err", err)
+			s.teardownSandbox()
+			reportReady(s.ready, err)
+			return 1
+		}
+		s.setCondition(corev1.PodReadyToStartContainers, true, "", "")
+	}
 
 	sigc := make(chan os.Signal, 4)
 	signal.Notify(sigc, unix.SIGTERM, unix.SIGINT)
@@ -231,6 +283,11 @@ func (s *shim) run() int {
 
 	s.advance()
 	s.writeStatus(false)
+	if recovered {
+		// The pod was up already: whoever started this shim waits only
+		// for it to have taken over.
+		s.signalReady()
+	}
 	code := s.loop(sigc)
 	// Requests that came in late are answered once the pod is finished;
 	// then no more come in, and the answers are written before exiting.

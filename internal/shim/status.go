@@ -108,17 +108,31 @@ func (s *shim) writeStatus(final bool) {
 		ShimPID:           os.Getpid(),
 		Updated:           time.Now(),
 	}
+	sup := &podstate.Supervisor{
+		KeeperPID: s.keeper.PID(), InitDone: s.initDone, Stopping: s.stopping, StopDeadline: s.stopDeadline,
+		Recreating: s.recreating, PauseLaunched: s.pauseLaunched, BackOff: map[string]podstate.BackOffEntry{},
+	}
+	for k, e := range s.backoff.entries {
+		sup.BackOff[k] = podstate.BackOffEntry{Delay: e.delay, LastUpdate: e.lastUpdate}
+	}
+	st.Supervisor = sup
 	for _, c := range s.ctrs {
-		pc := &podstate.Container{Restarts: int(c.status.RestartCount)}
+		pc := &podstate.Container{Restarts: int(c.status.RestartCount), Runs: c.runs, SandboxRuns: c.sandboxRuns, Done: c.done}
 		if c.exec != nil {
 			pc.LogPath = c.exec.logPath
 		}
-		if c.inst != nil {
-			pc.ID = c.inst.id
+		if inst := c.inst; inst != nil {
+			pc.ID = inst.id
 			pc.Running = true
 			pc.Exec = &podstate.ExecDefaults{
-				Env: c.inst.exec.env, Cwd: c.inst.exec.cwd,
-				UID: c.inst.exec.user.UID, GID: c.inst.exec.user.GID, AdditionalGIDs: c.inst.exec.user.AdditionalGIDs,
+				Env: inst.exec.env, Cwd: inst.exec.cwd,
+				UID: inst.exec.user.UID, GID: inst.exec.user.GID, AdditionalGIDs: inst.exec.user.AdditionalGIDs,
+			}
+			pc.Instance = &podstate.Instance{
+				ID: inst.id, Restart: inst.restart, ContainerID: inst.containerID, ImageName: inst.imageName,
+				ImageID: inst.imageID, StopSignal: int(inst.stopSignal), Dir: inst.dir, LogPath: inst.logPath,
+				CgroupPath: inst.cgroupPath, Pid: inst.pid, Started: inst.started,
+				StdoutIno: inst.outIno, StderrIno: inst.errIno,
 			}
 		}
 		st.Containers[c.spec.Name] = pc
