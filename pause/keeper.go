@@ -73,6 +73,13 @@ type keeper struct {
 	stop    bool // asked to stop: no more respawns
 	fails   int  // shims that died in a row (a minute of running resets it)
 	timer   *time.Timer
+	// A shim has ended when it was reaped (exited) and its socket's last
+	// packet was read (eof): what it said just before it died (a bye, a
+	// hold) counts. drain bounds the wait for the end of the socket.
+	exited bool
+	status syscall.WaitStatus
+	eof    bool
+	drain  *time.Timer
 
 	held    map[string][]int
 	waiting map[int]bool
@@ -123,7 +130,7 @@ func keep(args []string) int {
 	if err != nil {
 		return k.fail(exitSetup, "open keeper lock: "+err.Error())
 	}
-	if err := unix.Flock(lock, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	if !flockRetry(lock) {
 		return k.fail(exitKeeperBusy, "another keeper runs for "+k.dir)
 	}
 	if err := writePid(k.dir+"/keeper.pid", os.Getpid()); err != nil {
@@ -137,19 +144,28 @@ func keep(args []string) int {
 	}
 	k.reapAll()
 	for {
-		var tick <-chan time.Time
+		var tick, drained <-chan time.Time
 		if k.timer != nil {
 			tick = k.timer.C
+		}
+		if k.drain != nil {
+			drained = k.drain.C
 		}
 		select {
 		case p := <-k.msgs:
 			k.handle(p)
+		case <-drained:
+			// The dead shim's socket did not end (something inherited
+			// it): go on without its last packets.
+			k.drain = nil
+			k.eof = true
+			k.shimEnded()
 		case sig := <-sigs:
 			switch sig {
 			case unix.SIGCHLD:
 				k.reapAll()
 			case unix.SIGUSR1:
-				if k.shimPid == 0 && !k.stop {
+				if k.shimPid == 0 && k.drain == nil && !k.stop {
 					if k.timer != nil {
 						k.timer.Stop()
 						k.timer = nil
@@ -166,7 +182,7 @@ func keep(args []string) int {
 			k.timer = nil
 			k.respawn()
 		}
-		if k.shimPid == 0 && k.timer == nil {
+		if k.shimPid == 0 && k.timer == nil && k.drain == nil {
 			// Nothing to keep: the shim said bye, or we were told to stop,
 			// or the pod is gone.
 			k.closeHeld()
@@ -211,6 +227,11 @@ func (k *keeper) spawn() error {
 		Dir: "/", Env: env, Files: files,
 	})
 	_ = unix.Close(fds[1])
+	if err != nil {
+		// The ready pipe stays open: fail reports on it.
+		_ = unix.Close(fds[0])
+		return err
+	}
 	if k.ready >= 0 {
 		_ = unix.Close(k.ready)
 		k.ready = -1
@@ -219,12 +240,9 @@ func (k *keeper) spawn() error {
 		_ = unix.Close(k.lock)
 		k.lock = -1
 	}
-	if err != nil {
-		_ = unix.Close(fds[0])
-		return err
-	}
 	k.gen++
 	k.shimPid, k.sock, k.started, k.bye = pid, fds[0], monotonic(), false
+	k.exited, k.eof = false, false
 	go read(fds[0], k.gen, k.msgs)
 	return nil
 }
@@ -284,11 +302,12 @@ func read(sock, gen int, out chan<- packet) {
 // handle carries out one message of the shim.
 func (k *keeper) handle(p packet) {
 	if p.eof {
-		// The shim closed its end or died (its exit, SIGCHLD, decides what
-		// happens next).
+		// Every packet of that shim has been read.
 		_ = unix.Close(p.sock)
 		if p.gen == k.gen {
 			k.sock = -1
+			k.eof = true
+			k.shimEnded()
 		}
 		return
 	}
@@ -313,18 +332,21 @@ func (k *keeper) handle(p packet) {
 		}
 	case "wait":
 		pid := atoi(arg)
+		var si unix.Siginfo
+		if pid > 0 && unix.Waitid(unix.P_PID, pid, &si, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil) == nil {
+			// Our child, alive or not yet reaped: an older status kept
+			// for the same PID belongs to an earlier process.
+			delete(k.reaped, pid)
+			k.waiting[pid] = true
+			k.reapAll()
+			break
+		}
 		if ws, ok := k.reaped[pid]; ok {
 			delete(k.reaped, pid)
 			k.send("exit " + arg + " " + itoa(int(ws)))
 			break
 		}
-		var si unix.Siginfo
-		if pid <= 0 || unix.Waitid(unix.P_PID, pid, &si, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil) != nil {
-			k.send("unknown " + arg) // not our child: its exit will not reach us
-			break
-		}
-		k.waiting[pid] = true
-		k.reapAll()
+		k.send("unknown " + arg) // not our child: its exit will not reach us
 	case "bye":
 		k.bye = true
 	default:
@@ -372,19 +394,34 @@ func (k *keeper) reapAll() {
 	}
 }
 
-// shimExited reacts to the end of the shim: done if it said bye, else a new
-// one is started (at once the first time, then with a back-off).
+// shimExited records that the shim was reaped; what happens next is
+// decided once its socket has been read to the end too (shimEnded).
 func (k *keeper) shimExited(ws syscall.WaitStatus) {
 	k.shimPid = 0
-	if k.sock >= 0 {
-		// Ends its reader, whose end-of-file packet closes it.
-		_ = unix.Shutdown(k.sock, unix.SHUT_RDWR)
-		k.sock = -1
-	}
+	k.exited, k.status = true, ws
 	k.waiting = map[int]bool{} // the next shim asks again
+	if !k.eof {
+		k.drain = time.NewTimer(time.Second)
+	}
+	k.shimEnded()
+}
+
+// shimEnded reacts to the end of the shim, once it is reaped and its last
+// packets are read: done if it said bye (or we were told to stop), else a
+// new one is started (at once the first time, then with a back-off).
+func (k *keeper) shimEnded() {
+	if !k.exited || !k.eof {
+		return
+	}
+	k.exited = false
+	if k.drain != nil {
+		k.drain.Stop()
+		k.drain = nil
+	}
 	if k.bye || k.stop {
 		return
 	}
+	ws := k.status
 	how := "exited " + itoa(ws.ExitStatus())
 	if ws.Signaled() {
 		how = "was killed by signal " + itoa(int(ws.Signal()))
@@ -405,6 +442,21 @@ func (k *keeper) closeHeld() {
 	for key, fds := range k.held {
 		closeAll(fds)
 		delete(k.held, key)
+	}
+}
+
+// flockRetry takes an exclusive flock on fd, retrying for a second: a
+// podbox command checking whether the lock is held takes it for a moment.
+func flockRetry(fd int) bool {
+	for i := 0; ; i++ {
+		err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return true
+		}
+		if err != unix.EWOULDBLOCK || i == 100 {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
 

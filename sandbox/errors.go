@@ -18,6 +18,10 @@ var (
 	ErrInvalid = errors.New("invalid")
 	// ErrShimGone: the pod's shim is not running.
 	ErrShimGone = errors.New("the pod's shim is not running")
+	// ErrCannotRecover: the pod's shim died and what it left does not let
+	// a new one take over (it was started by a podbox without take-over);
+	// delete the pod.
+	ErrCannotRecover = errors.New("its shim died and was started by a podbox that cannot be taken over from: delete the pod")
 )
 
 // InvalidError lists every problem found in a pod, with field paths, like

@@ -55,7 +55,10 @@ func (r *Runtime) Recover(ctx context.Context, namespace, name string) (bool, er
 		}
 		return false, writeLostStatus(dir, st)
 	}
-	if kp := keeperPID(dir); kp > 0 {
+	if st.Supervisor == nil && st.ShimPID != 0 {
+		return false, fmt.Errorf("recover pod %s/%s: %w", namespace, name, ErrCannotRecover)
+	}
+	if kp, ok := keeperAlive(dir); ok {
 		// The keeper is alive (waiting out its back-off): have it start a
 		// shim now.
 		if err := unix.Kill(kp, unix.SIGUSR1); err != nil {
@@ -70,7 +73,10 @@ func (r *Runtime) Recover(ctx context.Context, namespace, name string) (bool, er
 	if err != nil {
 		pause = rec.PauseBinary
 	}
-	if err := startShim(ctx, dir, nil, pause); err != nil {
+	if rec.ShimEnv == nil {
+		rec.ShimEnv = credentialEnv()
+	}
+	if err := startShim(ctx, dir, rec, nil, pause); err != nil {
 		return false, fmt.Errorf("recover pod %s/%s: %w", namespace, name, err)
 	}
 	return true, nil

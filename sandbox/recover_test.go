@@ -3,6 +3,7 @@ package sandbox_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -317,6 +318,105 @@ func TestRecoverPodFromEarlierBoot(t *testing.T) {
 		t.Errorf("left of the old boot's sandbox:\n%s", strings.Join(l, "\n"))
 	}
 	if err := e.rt.Delete(context.Background(), "default", "old-boot", sandbox.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.assertClean()
+}
+
+// A stop while the keeper waits out its back-off (the shim died twice in a
+// row) still gives the containers their grace period: the keeper is frozen,
+// not killed, while they stop, so a container that keeps writing does not
+// die of SIGPIPE first; no new shim comes up meanwhile, and nothing is left.
+func TestStopDuringKeeperBackOff(t *testing.T) {
+	e := newEnv(t)
+	e.run(`
+apiVersion: v1
+kind: Pod
+metadata: {name: stubborn}
+spec:
+  terminationGracePeriodSeconds: 2
+  containers:
+  - name: talker
+    image: ` + testImage + `
+    # The writer is a child: PID 1 of the container's namespace would not
+    # die of SIGPIPE.
+    command: [sh, -c, "trap '' TERM; (while true; do echo talking; sleep 0.01; done); exit 7"]
+`)
+	e.wait("stubborn", sandbox.PodReady)
+	for i := 0; i < 2; i++ {
+		old := readShimPID(t, e, "stubborn")
+		if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		if i == 1 {
+			break
+		}
+		eventually(t, 5*time.Second, func() string {
+			if readShimPID(t, e, "stubborn") == old {
+				return "no new shim after the first kill"
+			}
+			return ""
+		})
+	}
+	// The keeper now waits a second before it starts another shim.
+	start := time.Now()
+	if err := e.rt.Stop(context.Background(), "default", "stubborn", sandbox.StopOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(start); took < 1800*time.Millisecond {
+		t.Errorf("stop without a shim took %v: the container, which ignores SIGTERM, did not get its 2s grace period", took)
+	}
+	p, err := e.rt.Get(context.Background(), "default", "stubborn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Status.Phase != corev1.PodFailed {
+		t.Errorf("phase %s after a stop without a shim, want Failed", p.Status.Phase)
+	}
+	dir := filepath.Join(e.state, "pods", "default", "stubborn")
+	time.Sleep(1500 * time.Millisecond) // past the keeper's back-off
+	if out, _ := os.ReadFile(filepath.Join(dir, "shim.log")); strings.Count(string(out), "took over") > 1 {
+		t.Errorf("a shim took the stopped pod over:\n%s", out)
+	}
+	if l := e.sandboxLeaks("stubborn"); len(l) > 0 {
+		t.Errorf("left after the stop:\n%s", strings.Join(l, "\n"))
+	}
+	if err := e.rt.Delete(context.Background(), "default", "stubborn", sandbox.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.assertClean()
+}
+
+// A pod whose dead shim left no supervisor state (started by a podbox
+// without take-over) is not taken over blindly: Recover says why, and a
+// delete still removes everything.
+func TestRecoverRefusesPodWithoutSupervisorState(t *testing.T) {
+	e := newEnv(t)
+	e.run(fmt.Sprintf(counterPod, "legacy"))
+	e.wait("legacy", sandbox.PodReady)
+	killShimAndKeeper(t, e, "legacy")
+	statusFile := filepath.Join(e.state, "pods", "default", "legacy", "status.json")
+	data, err := os.ReadFile(statusFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]any
+	if err := json.Unmarshal(data, &st); err != nil {
+		t.Fatal(err)
+	}
+	delete(st, "supervisor")
+	if data, err = json.Marshal(st); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(statusFile, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ok, err := e.rt.Recover(context.Background(), "default", "legacy")
+	if ok || !errors.Is(err, sandbox.ErrCannotRecover) {
+		t.Errorf("Recover: %v, %v; want ErrCannotRecover", ok, err)
+	}
+	zero := int64(0)
+	if err := e.rt.Delete(context.Background(), "default", "legacy", sandbox.DeleteOptions{GracePeriod: &zero}); err != nil {
 		t.Fatal(err)
 	}
 	e.assertClean()

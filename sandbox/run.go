@@ -45,7 +45,7 @@ func (r *Runtime) Run(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error)
 	rec := &podstate.Record{
 		Pod: pod, BootID: podstate.BootID(), Roots: r.roots, CgroupParent: r.opts.CgroupParent,
 		PauseBinary: pause, BackOffBase: r.opts.BackOffBase, BackOffMax: r.opts.BackOffMax,
-		Pull: r.pullConfig(), Prepulled: r.prePull(ctx, pod),
+		Pull: r.pullConfig(), Prepulled: r.prePull(ctx, pod), ShimEnv: credentialEnv(),
 	}
 	// Held until the shim reports: a delete or stop of this name waits.
 	nameLock, err := r.roots.LockName(ctx, pod.Namespace, pod.Name)
@@ -61,7 +61,7 @@ func (r *Runtime) Run(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error)
 		nameLock.Unlock(false)
 		return nil, fmt.Errorf("run pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
-	if err := startShim(ctx, dir, lock, pause); err != nil {
+	if err := startShim(ctx, dir, rec, lock, pause); err != nil {
 		r.rollback(dir, rec)
 		lock.Close()
 		nameLock.Unlock(true)
@@ -107,7 +107,7 @@ func (r *Runtime) rollback(dir podstate.Dir, rec *podstate.Record) {
 // binary) and replaces it should it die; it waits until the shim reports the
 // pod started or failed. lock is the pod's shim lock, already taken, for
 // the shim; without it the shim takes it (a shim replacing a dead one).
-func startShim(ctx context.Context, dir podstate.Dir, lock *os.File, pause string) error {
+func startShim(ctx context.Context, dir podstate.Dir, rec *podstate.Record, lock *os.File, pause string) error {
 	exe, err := os.Open("/proc/self/exe")
 	if err != nil {
 		return fmt.Errorf("start shim: %w", err)
@@ -136,13 +136,7 @@ func startShim(ctx context.Context, dir podstate.Dir, lock *os.File, pause strin
 		cmd.Env = append(cmd.Env, shim.EnvLockFD+"=5")
 		cmd.ExtraFiles = append(cmd.ExtraFiles, lock)
 	}
-	// Where containers/image looks for registry credentials, so that the
-	// shim's later pulls find what the CLI's found.
-	for _, k := range []string{"HOME", "DOCKER_CONFIG", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "REGISTRY_AUTH_FILE"} {
-		if v, ok := os.LookupEnv(k); ok {
-			cmd.Env = append(cmd.Env, k+"="+v)
-		}
-	}
+	cmd.Env = append(cmd.Env, rec.ShimEnv...)
 	cmd.Dir = "/" // nothing may depend on where the CLI ran
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -165,7 +159,8 @@ func startShim(ctx context.Context, dir podstate.Dir, lock *os.File, pause strin
 	case <-ctx.Done():
 		// Kill the keeper and the shim and wait for them: a shim still
 		// dying could make a mount or a cgroup after the rollback.
-		killAndWait(append([]int{cmd.Process.Pid}, children(cmd.Process.Pid)...))
+		sup := freezeSupervisors(dir, cmd.Process.Pid, 0)
+		sup.killKeeper()
 		<-reaped
 		return fmt.Errorf("start shim: %w", ctx.Err())
 	case m := <-msg:
@@ -178,6 +173,19 @@ func startShim(ctx context.Context, dir podstate.Dir, lock *os.File, pause strin
 			return fmt.Errorf("the shim exited before the pod started: %s", tail(dir.ShimLog()))
 		}
 	}
+}
+
+// credentialEnv is where containers/image looks for registry credentials
+// in this process's environment, for the pod's shim: its later pulls find
+// what this process's found.
+func credentialEnv() []string {
+	var env []string
+	for _, k := range []string{"HOME", "DOCKER_CONFIG", "XDG_RUNTIME_DIR", "XDG_CONFIG_HOME", "REGISTRY_AUTH_FILE"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
 }
 
 // tail returns the last lines of a file, for error messages.

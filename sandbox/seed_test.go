@@ -433,7 +433,7 @@ spec:
   containers:
   - {name: app, image: ` + testImage + `, command: ["sleep", "1000"]}
 `)
-	p := e.wait("init-never", sandbox.PodFinished)
+	e.wait("init-never", sandbox.PodFinished)
 	time.Sleep(300 * time.Millisecond) // nothing more happens
 	p, st := e.seedGet("init-never")
 	if p.Status.Phase != corev1.PodFailed || st != "Init:Error" {

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/podbox/podbox/internal/podstate"
@@ -71,11 +69,9 @@ func (r *Runtime) stop(ctx context.Context, dir podstate.Dir, rec *podstate.Reco
 			return nil
 		case !errors.Is(err, shim.ErrShimGone) && g > 0:
 			return err
-		case !errors.Is(err, shim.ErrShimGone):
-			// Killing at once (delete --force) and the shim does not answer:
-			// it goes, and its pod is torn down without it.
-			killShim(dir, st.ShimPID)
 		}
+		// Gone, or killing at once (delete --force) and the shim does not
+		// answer: it goes, and its pod is torn down without it.
 	}
 	lock, err := r.roots.LockName(ctx, rec.Pod.Namespace, rec.Pod.Name)
 	if err != nil {
@@ -86,9 +82,15 @@ func (r *Runtime) stop(ctx context.Context, dir podstate.Dir, rec *podstate.Reco
 		return nil // deleted (and maybe re-created) meanwhile
 	}
 	// The pod's keeper may be about to start a new shim (or have just
-	// started one): both go first, so that nothing adopts the containers
-	// while they are torn down.
-	killShim(dir, st.ShimPID)
+	// started one), and a shim that does not answer may still run: the
+	// keeper is frozen and the shims killed first, so that nothing adopts
+	// the containers while they are torn down. The keeper goes last: until
+	// then it holds the containers' output pipes open.
+	sup := freezeSupervisors(dir, 0, st.ShimPID)
+	defer sup.killKeeper()
+	if err := sup.killShims(); err != nil {
+		return fmt.Errorf("%s pod %s/%s: %w", op, rec.Pod.Namespace, rec.Pod.Name, err)
+	}
 	if st, err = dir.ReadStatus(); err != nil || st.Final {
 		return err
 	}
@@ -96,7 +98,7 @@ func (r *Runtime) stop(ctx context.Context, dir podstate.Dir, rec *podstate.Reco
 	// then remove everything.
 	stopOrphans(ctx, dir, g)
 	if err := shim.Teardown(dir, rec); err != nil {
-		return fmt.Errorf("stop pod %s/%s: %w", rec.Pod.Namespace, rec.Pod.Name, err)
+		return fmt.Errorf("%s pod %s/%s: %w", op, rec.Pod.Namespace, rec.Pod.Name, err)
 	}
 	return writeLostStatus(dir, st)
 }
@@ -185,82 +187,5 @@ func stopOrphans(ctx context.Context, dir podstate.Dir, grace time.Duration) {
 			}
 		}
 		live = live[:n]
-	}
-}
-
-// killShim SIGKILLs a pod's keeper (first: it would start a new shim) and
-// shim, after checking each PID still is that process (its command line
-// names the pod's directory), and waits until they are gone.
-func killShim(dir podstate.Dir, shimPID int) {
-	var pids []int
-	if kp := keeperPID(dir); kp > 0 {
-		pids = append(pids, kp)
-		pids = append(pids, children(kp)...)
-	}
-	if shimPID > 0 && runsFor(shimPID, dir) {
-		pids = append(pids, shimPID)
-	}
-	killAndWait(pids)
-	for deadline := time.Now().Add(2 * time.Second); dir.ShimAlive() && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// keeperPID returns the PID of the pod's live keeper, 0 if none runs.
-func keeperPID(dir podstate.Dir) int {
-	if !dir.KeeperAlive() {
-		return 0
-	}
-	data, err := os.ReadFile(dir.KeeperPIDFile())
-	if err != nil {
-		return 0
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil || !runsFor(pid, dir) {
-		return 0
-	}
-	return pid
-}
-
-// runsFor reports whether process pid is one of the pod's (its command line
-// names the pod's directory): a PID read from a file may have been reused.
-func runsFor(pid int, dir podstate.Dir) bool {
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	return err == nil && strings.Contains(string(cmdline), "\x00"+string(dir))
-}
-
-// children lists the children of process pid.
-func children(pid int) []int {
-	data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
-	var pids []int
-	for _, f := range strings.Fields(string(data)) {
-		if n, err := strconv.Atoi(f); err == nil {
-			pids = append(pids, n)
-		}
-	}
-	return pids
-}
-
-// killAndWait SIGKILLs the processes in order and waits (up to 5s) until
-// each has ended.
-func killAndWait(pids []int) {
-	var fds []unix.PollFd
-	for _, pid := range pids {
-		if fd, err := unix.PidfdOpen(pid, 0); err == nil {
-			fds = append(fds, unix.PollFd{Fd: int32(fd), Events: unix.POLLIN})
-		}
-	}
-	for _, pid := range pids {
-		_ = unix.Kill(pid, unix.SIGKILL)
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for _, p := range fds {
-		for time.Now().Before(deadline) {
-			n, err := unix.Poll([]unix.PollFd{p}, int(time.Until(deadline).Milliseconds())+1)
-			if err != unix.EINTR || n > 0 {
-				break
-			}
-		}
-		unix.Close(int(p.Fd))
 	}
 }

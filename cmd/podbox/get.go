@@ -63,7 +63,11 @@ func getCommand() *cli.Command {
 					pods = append(pods, p)
 				}
 			}
-			pods = revive(c.Context, rt, pods)
+			if len(names) > 0 {
+				// A named pod whose shim died gets a new one first; a
+				// listing shows such pods as Unknown.
+				pods = revive(c.Context, rt, pods)
+			}
 			if err := printPods(os.Stdout, pods, c.String("output"), len(names) == 1, c.Bool("all-namespaces"), c.Bool("no-headers")); err != nil {
 				return err
 			}

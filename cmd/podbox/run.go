@@ -95,7 +95,7 @@ func waitAll(c *cli.Context, rt *sandbox.Runtime, pods []*corev1.Pod) error {
 	}
 	_ = printers.PrintTable(os.Stdout, final, printers.TableOptions{}, time.Now())
 	switch {
-	case waitErr != nil && c.Context.Err() != nil:
+	case waitErr != nil && c.Err() != nil:
 		return &exitError{code: 130, msg: "interrupted: the pods keep running"}
 	case errors.Is(waitErr, context.DeadlineExceeded):
 		return &exitError{code: 1, msg: fmt.Sprintf("timed out after %s waiting for the pods to finish (they keep running)", c.Duration("timeout"))}

@@ -5,23 +5,31 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
 
 // HoldShimLock takes the pod's shim lock for the life of the calling
 // process (the returned file must stay open). It fails if another shim
-// holds it.
+// holds it. A command checking the lock (ShimAlive) holds it shared for a
+// moment, so a busy lock is tried again for up to a second.
 func (d Dir) HoldShimLock() (*os.File, error) {
 	f, err := os.OpenFile(d.LockFile(), os.O_RDWR|os.O_CREATE|unix.O_CLOEXEC, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("open shim lock: %w", err)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("take shim lock %s: %w", d.LockFile(), err)
+	for i := 0; ; i++ {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) || i == 100 {
+			f.Close()
+			return nil, fmt.Errorf("take shim lock %s: %w", d.LockFile(), err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	return f, nil
 }
 
 // ShimAlive reports whether a shim holds the pod's lock. The kernel drops

@@ -30,6 +30,11 @@ type Record struct {
 	BackOffMax  time.Duration `json:"backOffMax"`
 	// Pull is how the shim pulls images.
 	Pull PullConfig `json:"pull"`
+	// ShimEnv is the environment the pod's keeper and shim get beyond
+	// their own settings: where containers/image looks for registry
+	// credentials, as the command that ran the pod had it (a shim started
+	// later, by another command, pulls with the same credentials).
+	ShimEnv []string `json:"shimEnv,omitempty"`
 	// Prepulled is what the CLI pulled for the containers' first start, by
 	// container name, for the containers whose policy asked for a pull:
 	// that start uses it instead of pulling again (one registry contact per

@@ -248,10 +248,13 @@ func (s *shim) wait(c *ctr, inst *instance) {
 		exit, unknown = s.waitAdopted(inst.pid, inst.pidfd)
 	}
 	at := time.Now()
+	s.log.Debug("timing: exited", "id", inst.id, "t", time.Since(s.startTime.Time).String())
 	close(inst.exited)
 	// Whatever the init left behind (possible when it shares the pod's PID
 	// namespace) goes with it, so the log pipes close.
-	_ = inst.lc.Signal(unix.SIGKILL, true)
+	if inst.lc != nil {
+		_ = inst.lc.Signal(unix.SIGKILL, true)
+	}
 	waitTimeout(&inst.copies, 2*time.Second)
 	oom := false
 	if exit.Signal == int(unix.SIGKILL) {
@@ -260,6 +263,7 @@ func (s *shim) wait(c *ctr, inst *instance) {
 		}
 	}
 	s.cleanupInstance(inst)
+	s.log.Debug("timing: cleaned up", "id", inst.id, "t", time.Since(s.startTime.Time).String())
 	s.send(exitedEv{c: c, inst: inst, exit: exit, oom: oom, unknown: unknown, at: at})
 }
 

@@ -67,7 +67,9 @@ func (k *keeperConn) send(text string, files ...*os.File) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	if !k.dead {
-		_ = unix.Sendmsg(k.fd, []byte(text), rights, nil, 0)
+		// Never block the shim on a keeper that does not read (stopped
+		// by a teardown); the keeper drains its socket all the time.
+		_ = unix.Sendmsg(k.fd, []byte(text), rights, nil, unix.MSG_DONTWAIT)
 	}
 }
 
@@ -101,8 +103,30 @@ func (k *keeperConn) get(key string, timeout time.Duration) []*os.File {
 	case files := <-ch:
 		return files
 	case <-time.After(timeout):
-		return nil
 	}
+	// Give up on the answer; one that comes in meanwhile is closed.
+	k.mu.Lock()
+	chs := k.gets[key]
+	for i, c := range chs {
+		if c == ch {
+			chs = append(chs[:i], chs[i+1:]...)
+			break
+		}
+	}
+	if len(chs) == 0 {
+		delete(k.gets, key)
+	} else {
+		k.gets[key] = chs
+	}
+	k.mu.Unlock()
+	select {
+	case files := <-ch:
+		for _, f := range files {
+			f.Close()
+		}
+	default:
+	}
+	return nil
 }
 
 // wait asks the keeper to report the exit of pid, a process the previous

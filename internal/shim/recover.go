@@ -116,9 +116,17 @@ func (s *shim) reattachSandbox(sup *podstate.Supervisor) bool {
 			ok = false
 		}
 	}
-	if err := s.writeEtc(); err != nil {
-		s.log.Error("pod /etc files", "err", err)
-		ok = false
+	// Running containers have the /etc files bind-mounted: they are kept
+	// as they are, and only written again if one is missing.
+	s.etcPaths()
+	for _, f := range []string{s.etc.hosts, s.etc.hostname, s.etc.resolv} {
+		if _, err := os.Stat(f); err != nil {
+			if err := s.writeEtc(); err != nil {
+				s.log.Error("pod /etc files", "err", err)
+				ok = false
+			}
+			break
+		}
 	}
 	s.shm = "/dev/shm"
 	if !pod.Spec.HostIPC {
@@ -128,15 +136,17 @@ func (s *shim) reattachSandbox(sup *podstate.Supervisor) bool {
 			ok = false
 		}
 	}
-	if !sup.PauseLaunched {
+	// Pause is adopted if libcontainer knows it, whatever the last status
+	// says (the dead shim may have launched it after writing that).
+	c, err := runtime.Load(s.dir.RuncRoot(), pauseID)
+	if errors.Is(err, runtime.ErrNotExist) && !sup.PauseLaunched {
+		// Not launched yet: the loop launches it when its time comes.
 		if s.sharesPID() {
 			s.launchPause()
 		}
 		return ok
 	}
-	// Pause ran: adopt it (it is the keeper's child now).
 	s.pauseLaunched = true
-	c, err := runtime.Load(s.dir.RuncRoot(), pauseID)
 	if err != nil {
 		s.log.Error("pause", "err", err)
 		close(s.pauseReady)
@@ -145,7 +155,7 @@ func (s *shim) reattachSandbox(sup *podstate.Supervisor) bool {
 	s.pause = c
 	pid := c.InitPid()
 	pidfd, perr := unix.PidfdOpen(pid, 0)
-	if perr != nil || !c.Running() {
+	if perr != nil || !c.Running() || c.InitPid() != pid {
 		s.log.Error("pause is gone")
 		if perr == nil {
 			unix.Close(pidfd)

@@ -109,16 +109,23 @@ func (s *shim) launchPause() {
 	}()
 }
 
-func (s *shim) writeEtc() error {
+// etcPaths sets where the pod's /etc files are.
+func (s *shim) etcPaths() {
 	dir := s.dir.EtcDir()
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("create pod etc directory: %w", err)
-	}
 	s.etc = etcFiles{
 		hosts:    filepath.Join(dir, "hosts"),
 		hostname: filepath.Join(dir, "hostname"),
 		resolv:   filepath.Join(dir, "resolv.conf"),
 	}
+}
+
+// writeEtc writes the pod's /etc/hosts, /etc/hostname and
+// /etc/resolv.conf, which containers bind-mount.
+func (s *shim) writeEtc() error {
+	if err := os.MkdirAll(s.dir.EtcDir(), 0o755); err != nil {
+		return fmt.Errorf("create pod etc directory: %w", err)
+	}
+	s.etcPaths()
 	var hosts []byte
 	if s.pod.Spec.HostNetwork {
 		host, _ := os.ReadFile("/etc/hosts")

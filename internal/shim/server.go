@@ -129,6 +129,18 @@ var (
 
 const errOtherPodText = "request for another pod"
 
+// gone marks err, a failed exchange with the pod's shim, as ErrShimGone if
+// the shim died meanwhile (its lock is released within a moment of the
+// connection's end).
+func gone(dir podstate.Dir, err error) error {
+	for deadline := time.Now().Add(500 * time.Millisecond); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if !dir.ShimAlive() {
+			return fmt.Errorf("%w: %w", ErrShimGone, err)
+		}
+	}
+	return err
+}
+
 // Request sends a stop or delete request to the shim of the pod with the
 // given UID in dir and waits for it to be carried out (or for timeout).
 func Request(dir podstate.Dir, uid, op string, grace *int64, timeout time.Duration) error {
@@ -156,11 +168,11 @@ func Request(dir podstate.Dir, uid, op string, grace *int64, timeout time.Durati
 		_ = conn.SetDeadline(time.Now().Add(timeout))
 	}
 	if err := json.NewEncoder(conn).Encode(request{Op: op, GracePeriod: grace, UID: uid}); err != nil {
-		return fmt.Errorf("send %s request to shim: %w", op, err)
+		return gone(dir, fmt.Errorf("send %s request to shim: %w", op, err))
 	}
 	var resp response
 	if err := json.NewDecoder(conn).Decode(&resp); err != nil {
-		return fmt.Errorf("%s: no answer from shim: %w", op, err)
+		return gone(dir, fmt.Errorf("%s: no answer from shim: %w", op, err))
 	}
 	if resp.Error == errOtherPodText {
 		return ErrOtherPod

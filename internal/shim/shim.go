@@ -2,6 +2,7 @@ package shim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -258,6 +259,12 @@ func (s *shim) run() int {
 		// A shim ran this pod and died: take over from where it was.
 		s.recover(prev)
 		recovered = true
+	case prev.ShimPID != 0:
+		// A shim of a podbox without take-over ran it: what it left is not
+		// enough to take over from (the CLI tears such a pod down).
+		err := errors.New("the pod's shim died, and it was started by a podbox that cannot be taken over from")
+		reportReady(s.ready, err)
+		return 1
 	default:
 		s.startTime = metav1.Now()
 		s.hostIP = HostIP()
