@@ -273,6 +273,11 @@ spec:
 		if pid == 0 {
 			return "pause is not in the pod's cgroup"
 		}
+		// Not libcontainer's init still setting pause up: pause itself.
+		if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid)); strings.TrimSpace(string(comm)) != "pause" {
+			pid = 0
+			return fmt.Sprintf("pause has not started yet (comm %q)", comm)
+		}
 		return ""
 	})
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {

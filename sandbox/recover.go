@@ -33,7 +33,11 @@ func (r *Runtime) Recover(ctx context.Context, namespace, name string) (bool, er
 	if err != nil {
 		return false, err
 	}
-	if st, err := dir.ReadStatus(); err != nil || st.Final || dir.ShimAlive() {
+	// The shim is asked about before the status is read (see pod).
+	if dir.ShimAlive() {
+		return false, nil
+	}
+	if st, err := dir.ReadStatus(); err != nil || st.Final {
 		return false, err
 	}
 	lock, err := r.roots.LockName(ctx, namespace, name)
@@ -45,8 +49,11 @@ func (r *Runtime) Recover(ctx context.Context, namespace, name string) (bool, er
 	if cur, err := dir.ReadRecord(); err != nil || cur.Pod.UID != rec.Pod.UID {
 		return false, nil
 	}
+	if dir.ShimAlive() {
+		return false, nil
+	}
 	st, err := dir.ReadStatus()
-	if err != nil || st.Final || dir.ShimAlive() {
+	if err != nil || st.Final {
 		return false, err
 	}
 	if rec.BootID != podstate.BootID() {

@@ -421,3 +421,95 @@ func TestRecoverRefusesPodWithoutSupervisorState(t *testing.T) {
 	}
 	e.assertClean()
 }
+
+// A shim that dies while it starts pause leaves a pause that never ran: the
+// next shim starts pause again instead of taking the sandbox for dead (no
+// SandboxChanged, the containers keep running). Simulated: pause is killed
+// while no shim runs and the status says it never started.
+func TestRecoverRestartsPauseThatNeverStarted(t *testing.T) {
+	// cutShort: the start was cut before libcontainer wrote pause's state.
+	for _, cutShort := range []bool{false, true} {
+		t.Run(fmt.Sprintf("cutShort=%v", cutShort), func(t *testing.T) { recoverHalfStartedPause(t, cutShort) })
+	}
+}
+
+func recoverHalfStartedPause(t *testing.T, cutShort bool) {
+	e := newEnv(t)
+	p := e.run(fmt.Sprintf(counterPod, "half-pause"))
+	before := e.wait("half-pause", sandbox.PodReady)
+	var pausePID int
+	eventually(t, 5*time.Second, func() string {
+		for _, f := range []string{
+			fmt.Sprintf("/sys/fs/cgroup/pids%s/pod%s/pause/cgroup.procs", e.cg, p.UID),
+			fmt.Sprintf("/sys/fs/cgroup%s/pod%s/pause/cgroup.procs", e.cg, p.UID),
+		} {
+			if b, err := os.ReadFile(f); err == nil {
+				pausePID, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+			}
+		}
+		if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pausePID)); pausePID == 0 || strings.TrimSpace(string(comm)) != "pause" {
+			return "pause is not running yet"
+		}
+		return ""
+	})
+	killShimAndKeeper(t, e, "half-pause")
+	if err := syscall.Kill(pausePID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	statusFile := filepath.Join(e.state, "pods", "default", "half-pause", "status.json")
+	data, err := os.ReadFile(statusFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st map[string]any
+	if err := json.Unmarshal(data, &st); err != nil {
+		t.Fatal(err)
+	}
+	sup, _ := st["supervisor"].(map[string]any)
+	if sup == nil || sup["pauseStarted"] != true {
+		t.Fatalf("status records no started pause: %v", st["supervisor"])
+	}
+	delete(sup, "pauseStarted")
+	if data, err = json.Marshal(st); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(statusFile, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if cutShort {
+		if err := os.Remove(filepath.Join(e.state, "pods", "default", "half-pause", "runc", "pause", "state.json")); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if ok, err := e.rt.Recover(context.Background(), "default", "half-pause"); !ok || err != nil {
+		t.Fatalf("Recover: %v, %v", ok, err)
+	}
+	eventually(t, 5*time.Second, func() string {
+		data, _ := os.ReadFile(statusFile)
+		if !strings.Contains(string(data), `"pauseStarted":true`) {
+			return "pause was not started again"
+		}
+		return ""
+	})
+	got, _ := e.rt.Get(context.Background(), "default", "half-pause")
+	for i, cs := range got.Status.ContainerStatuses {
+		if cs.ContainerID != before.Status.ContainerStatuses[i].ContainerID || cs.RestartCount != 0 || cs.State.Running == nil {
+			t.Errorf("%s did not keep running: %+v", cs.Name, cs)
+		}
+	}
+	evs, _ := e.rt.Events(context.Background(), "default", "half-pause")
+	for _, ev := range evs {
+		if ev.Reason == "SandboxChanged" {
+			t.Errorf("the sandbox was taken for dead: %+v", ev)
+		}
+	}
+	if t.Failed() {
+		log, _ := os.ReadFile(filepath.Join(e.state, "pods", "default", "half-pause", "shim.log"))
+		t.Logf("events %+v\nshim log:\n%s", evs, log)
+	}
+	if err := e.rt.Delete(context.Background(), "default", "half-pause", sandbox.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	e.assertClean()
+}

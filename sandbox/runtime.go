@@ -174,6 +174,10 @@ func (r *Runtime) pod(dir podstate.Dir) (*corev1.Pod, *podstate.Record, *podstat
 	if rec.Pod.Name != filepath.Base(string(dir)) || rec.Pod.Namespace != filepath.Base(filepath.Dir(string(dir))) {
 		return nil, nil, nil, fmt.Errorf("%s holds pod %s/%s, not the pod its path names", dir.RecordFile(), rec.Pod.Namespace, rec.Pod.Name)
 	}
+	// Whether a shim runs is asked before the status is read: a shim
+	// writes its final status before it lets go of its lock, so a status
+	// read after a shim was seen gone is that shim's last word.
+	alive := r.shimAlive(dir, rec)
 	st, err := dir.ReadStatus()
 	if err != nil {
 		return nil, nil, nil, err
@@ -184,7 +188,7 @@ func (r *Runtime) pod(dir podstate.Dir) (*corev1.Pod, *podstate.Record, *podstat
 		pod.DeletionTimestamp = st.DeletionTimestamp
 		pod.DeletionGracePeriodSeconds = pod.Spec.TerminationGracePeriodSeconds
 	}
-	if !st.Final && !r.shimAlive(dir, rec) {
+	if !st.Final && !alive {
 		markUnknown(pod)
 	}
 	return pod, rec, st, nil

@@ -192,19 +192,26 @@ func createTarget(path string) error {
 func Unpin(dir string) error {
 	var errs []error
 	for _, n := range []string{Net, IPC, UTS, PID} {
-		p := filepath.Join(dir, n)
-		if err := unix.Unmount(p, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-			errs = append(errs, fmt.Errorf("unpin %s: %w", p, err))
-			continue
-		}
-		if err := removeBusy(p, os.Remove); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("remove %s: %w", p, err))
-		}
+		errs = append(errs, unpin(filepath.Join(dir, n)))
 	}
 	if err := removeBusy(dir, os.Remove); err != nil && !errors.Is(err, os.ErrNotExist) {
 		errs = append(errs, fmt.Errorf("remove %s: %w", dir, err))
 	}
 	return errors.Join(errs...)
+}
+
+// UnpinPID unmounts and removes the PID namespace pinned in dir (pause's,
+// before another pause is started in the same sandbox). Idempotent.
+func UnpinPID(dir string) error { return unpin(filepath.Join(dir, PID)) }
+
+func unpin(p string) error {
+	if err := unix.Unmount(p, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("unpin %s: %w", p, err)
+	}
+	if err := removeBusy(p, os.Remove); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove %s: %w", p, err)
+	}
+	return nil
 }
 
 // Path returns dir/name if that namespace is pinned there, else "".

@@ -97,6 +97,10 @@ type Supervisor struct {
 	// the sandbox can be made again.
 	Recreating    bool `json:"recreating,omitempty"`
 	PauseLaunched bool `json:"pauseLaunched,omitempty"`
+	// PauseStarted: pause started (a pause that is not running although
+	// it was launched but never started is started again, not taken for a
+	// dead sandbox).
+	PauseStarted bool `json:"pauseStarted,omitempty"`
 	// BackOff holds the restart back-off entries by key.
 	BackOff map[string]BackOffEntry `json:"backOff,omitempty"`
 }

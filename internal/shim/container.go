@@ -45,6 +45,7 @@ type instance struct {
 	errIno      uint64
 	started     time.Time
 	exited      chan struct{}
+	cleaned     chan struct{} // closed once an exited instance is cleaned up
 	copies      sync.WaitGroup
 	exec        execDefaults
 }
@@ -76,6 +77,7 @@ func (s *shim) startInstance(c *ctr, restart int) (*instance, string, error) {
 		imageArch:   img.Config.Architecture,
 		stopSignal:  stopSignal(img.Config.Config.StopSignal),
 		exited:      make(chan struct{}),
+		cleaned:     make(chan struct{}),
 		pidfd:       -1,
 	}
 	inst.dir = filepath.Join(s.roots.DataDir(string(s.pod.UID)), "containers", inst.id)
@@ -86,6 +88,7 @@ func (s *shim) startInstance(c *ctr, restart int) (*instance, string, error) {
 	defer func() {
 		if !ok {
 			s.cleanupInstance(inst)
+			close(inst.cleaned)
 		}
 	}()
 	if err := os.MkdirAll(filepath.Dir(inst.dir), 0o700); err != nil {
@@ -232,8 +235,10 @@ func inode(f *os.File) uint64 {
 	return st.Ino
 }
 
-// wait waits for the instance's init to exit, then cleans the instance up
-// (killing what is left in its cgroup) and reports the exit.
+// wait waits for the instance's init to exit, kills what is left in its
+// cgroup, reports the exit once its output is in the log, then cleans the
+// instance up: what comes next (the next init container, a restart) does
+// not wait for the cleanup, only a sandbox teardown does (waitCleanups).
 func (s *shim) wait(c *ctr, inst *instance) {
 	var exit runtime.Exit
 	unknown := false
@@ -262,9 +267,19 @@ func (s *shim) wait(c *ctr, inst *instance) {
 			oom = true
 		}
 	}
-	s.cleanupInstance(inst)
-	s.log.Debug("timing: cleaned up", "id", inst.id, "t", time.Since(s.startTime.Time).String())
 	s.send(exitedEv{c: c, inst: inst, exit: exit, oom: oom, unknown: unknown, at: at})
+	s.cleanupInstance(inst)
+	close(inst.cleaned)
+	s.log.Debug("timing: cleaned up", "id", inst.id, "t", time.Since(s.startTime.Time).String())
+}
+
+// waitCleanups waits until every instance that exited is cleaned up (its
+// libcontainer state destroyed, its rootfs unmounted).
+func (s *shim) waitCleanups() {
+	for _, inst := range s.cleaning {
+		<-inst.cleaned
+	}
+	s.cleaning = nil
 }
 
 // killInstance sends the stop signal, then SIGKILL to everything in the

@@ -206,6 +206,7 @@ const (
 func (e exitedEv) finish(s *shim, reason, message string) {
 	c := e.c
 	c.inst = nil
+	s.cleaning = append(s.cleaning, e.inst)
 	term := &corev1.ContainerStateTerminated{
 		ExitCode:    int32(e.exit.Code),
 		Signal:      int32(e.exit.Signal),

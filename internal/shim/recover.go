@@ -136,33 +136,54 @@ func (s *shim) reattachSandbox(sup *podstate.Supervisor) bool {
 			ok = false
 		}
 	}
-	// Pause is adopted if libcontainer knows it, whatever the last status
-	// says (the dead shim may have launched it after writing that).
+	// Pause is adopted if it runs, whatever the last status says (the dead
+	// shim may have launched it after writing that). One that never
+	// started (the shim died while starting it) is started again when its
+	// time comes; one that started and is gone is a dead sandbox.
 	c, err := runtime.Load(s.dir.RuncRoot(), pauseID)
-	if errors.Is(err, runtime.ErrNotExist) && !sup.PauseLaunched {
-		// Not launched yet: the loop launches it when its time comes.
+	if errors.Is(err, runtime.ErrNotExist) && !sup.PauseStarted {
+		// A start cut short may have left a directory without state.
+		if err := os.RemoveAll(filepath.Join(s.dir.RuncRoot(), pauseID)); err != nil {
+			s.log.Warn("remove the state of pause that never started", "err", err)
+		}
+		if err := nsutil.UnpinPID(s.dir.NsDir()); err != nil {
+			s.log.Warn("unpin the PID namespace of pause that never started", "err", err)
+		}
 		if s.sharesPID() {
 			s.launchPause()
 		}
 		return ok
 	}
-	s.pauseLaunched = true
 	if err != nil {
 		s.log.Error("pause", "err", err)
+		s.pauseLaunched = true
 		close(s.pauseReady)
 		return false
 	}
-	s.pause = c
 	pid := c.InitPid()
 	pidfd, perr := unix.PidfdOpen(pid, 0)
 	if perr != nil || !c.Running() || c.InitPid() != pid {
-		s.log.Error("pause is gone")
 		if perr == nil {
 			unix.Close(pidfd)
 		}
+		if !sup.PauseStarted {
+			if err := c.Destroy(2 * time.Second); err != nil {
+				s.log.Warn("destroy pause that never started", "err", err)
+			}
+			if err := nsutil.UnpinPID(s.dir.NsDir()); err != nil {
+				s.log.Warn("unpin the PID namespace of pause that never started", "err", err)
+			}
+			if s.sharesPID() {
+				s.launchPause()
+			}
+			return ok
+		}
+		s.log.Error("pause is gone")
+		s.pause, s.pauseLaunched = c, true
 		close(s.pauseReady)
 		return false
 	}
+	s.pause, s.pauseLaunched, s.pauseUp = c, true, true
 	close(s.pauseReady)
 	s.pauseExited = make(chan struct{})
 	s.workers.Add(1)
@@ -184,7 +205,7 @@ func (s *shim) adopt(c *ctr, pi *podstate.Instance, ex *podstate.ExecDefaults) b
 		id: pi.ID, restart: pi.Restart, containerID: pi.ContainerID, imageName: pi.ImageName,
 		imageID: pi.ImageID, stopSignal: unix.Signal(pi.StopSignal), dir: pi.Dir, logPath: pi.LogPath,
 		cgroupPath: pi.CgroupPath, pid: pi.Pid, pidfd: -1, started: pi.Started,
-		outIno: pi.StdoutIno, errIno: pi.StderrIno, exited: make(chan struct{}),
+		outIno: pi.StdoutIno, errIno: pi.StderrIno, exited: make(chan struct{}), cleaned: make(chan struct{}),
 	}
 	if inst.stopSignal == 0 {
 		inst.stopSignal = unix.SIGTERM

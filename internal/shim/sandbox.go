@@ -3,7 +3,6 @@ package shim
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -89,6 +88,41 @@ func (s *shim) sharesPID() bool {
 	sp := s.pod.Spec.ShareProcessNamespace
 	return sp != nil && *sp && !s.pod.Spec.HostPID
 }
+
+// pauseDelay is how long an init container runs before pause is launched
+// next to it.
+const pauseDelay = 100 * time.Millisecond
+
+// pauseDue reports whether it is time to launch pause (the caller checked
+// that no container start is under way): once the app containers have
+// started, or while no init container runs (a back-off, a pull), or once
+// the running one has run for pauseDelay; until then a timer wakes the
+// loop. Starting pause while the next container could start would only
+// make that one wait for the CPU.
+func (s *shim) pauseDue() bool {
+	if s.initDone || s.pauseLaunched {
+		return true
+	}
+	for _, c := range s.ctrs {
+		if !c.init || c.inst == nil {
+			continue
+		}
+		d := pauseDelay - time.Since(c.inst.started)
+		if d <= 0 {
+			return true
+		}
+		if s.pauseTimer == nil {
+			s.pauseTimer = time.AfterFunc(d, func() { s.send(pauseDueEv{}) })
+		}
+		return false
+	}
+	return true
+}
+
+// pauseDueEv wakes the loop to launch pause (see pauseDue).
+type pauseDueEv struct{}
+
+func (pauseDueEv) handle(s *shim) { s.pauseTimer = nil }
 
 // launchPause starts pause in the background, once. Pause holds the pod's
 // PID namespace and reaps its orphans; containers that do not share that
@@ -311,12 +345,15 @@ func (s *shim) rebuildSandbox() {
 // dismantleSandbox removes what createSandbox made, except the pod cgroup,
 // once its containers are gone and pause is dead.
 func (s *shim) dismantleSandbox() {
+	s.waitCleanups()
 	s.killPause()
 	if s.pause == nil {
 		// Pause's state may be left by a shim that died.
 		if c, err := runtime.Load(s.dir.RuncRoot(), pauseID); err == nil {
 			s.pause = c
-		} else if !errors.Is(err, runtime.ErrNotExist) {
+		} else {
+			// Not loadable (a start cut short before libcontainer wrote
+			// its state): what is there is of no use.
 			_ = os.RemoveAll(filepath.Join(s.dir.RuncRoot(), pauseID))
 		}
 	}
@@ -325,7 +362,11 @@ func (s *shim) dismantleSandbox() {
 			s.log.Warn("destroy pause", "err", err)
 		}
 	}
-	s.pause, s.pauseP, s.pauseErr, s.pauseExited, s.pauseLaunched = nil, nil, nil, nil, false
+	s.pause, s.pauseP, s.pauseErr, s.pauseExited, s.pauseLaunched, s.pauseUp = nil, nil, nil, nil, false, false
+	if s.pauseTimer != nil {
+		s.pauseTimer.Stop()
+		s.pauseTimer = nil
+	}
 	if err := nsutil.Unpin(s.dir.NsDir()); err != nil {
 		s.log.Warn("unpin namespaces", "err", err)
 	}
@@ -340,6 +381,7 @@ func (s *shim) dismantleSandbox() {
 // teardownSandbox stops pause and removes everything the sandbox made
 // (containers are already gone).
 func (s *shim) teardownSandbox() {
+	s.waitCleanups()
 	s.killPause()
 	if err := Teardown(s.dir, s.rec); err != nil {
 		s.log.Error("tear down sandbox", "err", err)
@@ -366,9 +408,26 @@ func (s *shim) killPause() {
 
 type pauseStartedEv struct{}
 
+// handle reacts to the end of a pause start. A failure is reported to the
+// CLI if it still waits (run fails); later, it is handled as a dead
+// sandbox (made again), once: a second failure in a row stops the pod.
 func (pauseStartedEv) handle(s *shim) {
-	if s.pauseErr != nil && s.failed == nil {
-		s.failed = s.pauseErr
-		s.stop(0, false)
+	if s.pauseErr == nil {
+		s.pauseUp, s.pauseFailures = true, 0
+		return
 	}
+	if s.stopping || s.recreating {
+		return
+	}
+	s.log.Error("start pause", "err", s.pauseErr)
+	s.event(corev1.EventTypeWarning, "FailedCreatePodSandBox", "", "Failed to create pod sandbox: "+s.pauseErr.Error())
+	s.pauseFailures++
+	if s.ready != nil || s.pauseFailures > 1 {
+		if s.ready != nil && s.failed == nil {
+			s.failed = s.pauseErr
+		}
+		s.stop(0, false)
+		return
+	}
+	s.sandboxGone()
 }

@@ -66,6 +66,9 @@ type shim struct {
 	pauseP   *runtime.Proc
 
 	pauseLaunched bool          // launchPause was called (by the loop)
+	pauseTimer    *time.Timer   // wakes the loop when pause is due (pauseDue); loop-owned
+	pauseUp       bool          // pause started (loop-owned)
+	pauseFailures int           // pause starts that failed in a row (loop-owned)
 	pauseReady    chan struct{} // closed when startPause returned
 	pauseErr      error         // its result, readable after pauseReady
 	pauseExited   chan struct{} // closed when pause exited
@@ -93,6 +96,9 @@ type shim struct {
 	stopDeadline time.Time // when the running stop SIGKILLs
 	deleting     *metav1.Time
 	waiters      []chan<- response
+	// cleaning: instances that exited, cleaned up in the background (a
+	// sandbox teardown waits for them: waitCleanups).
+	cleaning []*instance
 
 	pulls         pulls
 	prepulledUsed map[string]bool // first starts that used the CLI's pull
@@ -289,6 +295,9 @@ func (s *shim) run() int {
 	}
 
 	s.advance()
+	if s.inFlight() == 0 && s.pauseDue() {
+		s.launchPause() // taken over from a shim that died before it did
+	}
 	s.writeStatus(false)
 	if recovered {
 		// The pod was up already: whoever started this shim waits only
@@ -347,7 +356,7 @@ func (s *shim) loop(sigc <-chan os.Signal) int {
 			break
 		}
 		s.writeStatus(false)
-		if s.inFlight() == 0 {
+		if s.inFlight() == 0 && s.pauseDue() {
 			s.launchPause()
 		}
 		if s.ready != nil && s.failed == nil && s.inFlight() == 0 && (!s.sharesPID() || s.pauseStarted()) {

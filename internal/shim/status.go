@@ -110,7 +110,7 @@ func (s *shim) writeStatus(final bool) {
 	}
 	sup := &podstate.Supervisor{
 		KeeperPID: s.keeper.PID(), InitDone: s.initDone, Stopping: s.stopping, StopDeadline: s.stopDeadline,
-		Recreating: s.recreating, PauseLaunched: s.pauseLaunched, BackOff: map[string]podstate.BackOffEntry{},
+		Recreating: s.recreating, PauseLaunched: s.pauseLaunched, PauseStarted: s.pauseUp, BackOff: map[string]podstate.BackOffEntry{},
 	}
 	for k, e := range s.backoff.entries {
 		sup.BackOff[k] = podstate.BackOffEntry{Delay: e.delay, LastUpdate: e.lastUpdate}
