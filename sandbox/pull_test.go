@@ -451,9 +451,20 @@ func TestPoliciesPerContainer(t *testing.T) {
 		if state != want[cs.Name] {
 			t.Errorf("%s: %s (%+v), want %s", cs.Name, state, cs.State, want[cs.Name])
 		}
-		if cs.Name == "transport" && (cs.State.Waiting == nil || !strings.Contains(cs.State.Waiting.Message, "docker.io/library/oci:lay")) {
-			t.Errorf("oci:lay was not taken for a registry name: %+v", cs.State)
+	}
+	// The failed pull names what was pulled: a registry name, not a layout.
+	evs, err := rt.Events(context.Background(), "default", "mixed")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	for _, ev := range evs {
+		if ev.Object == "spec.containers{transport}" && ev.Reason == "Failed" {
+			msgs = append(msgs, ev.Message)
 		}
+	}
+	if !strings.Contains(strings.Join(msgs, "\n"), "docker.io/library/oci:lay") {
+		t.Errorf("oci:lay was not taken for a registry name: events %q", msgs)
 	}
 }
 

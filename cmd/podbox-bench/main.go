@@ -137,9 +137,9 @@ func (b *bench) pb(args ...string) (string, error) {
 	return command(nil, b.podbox, append(append([]string{}, b.args...), args...)...)
 }
 
-// podboxRounds times `podbox run` (and with ready, a `podbox wait` for the
-// Ready condition after it: a pod with init containers is still
-// initializing when run returns) and `podbox delete`.
+// podboxRounds times `podbox run` (with ready, `run --wait
+// --for=condition=Ready`: a pod with init containers is still initializing
+// when a plain run returns) and `podbox delete`.
 func (b *bench) podboxRounds(manifest string, n int, ready bool) (runs, dels []time.Duration, err error) {
 	file := filepath.Join(b.dir, "pod.json")
 	if err := os.WriteFile(file, []byte(manifest), 0o644); err != nil {
@@ -147,13 +147,12 @@ func (b *bench) podboxRounds(manifest string, n int, ready bool) (runs, dels []t
 	}
 	for i := 0; i < n+1; i++ { // the first round warms caches and is dropped
 		start := time.Now()
-		if _, err := b.pb("run", "-f", file); err != nil {
-			return nil, nil, err
-		}
+		args := []string{"run", "-f", file}
 		if ready {
-			if _, err := b.pb("wait", "bench", "--for=condition=Ready", "--timeout", "30s"); err != nil {
-				return nil, nil, err
-			}
+			args = append(args, "--wait", "--for=condition=Ready", "--timeout", "30s")
+		}
+		if _, err := b.pb(args...); err != nil {
+			return nil, nil, err
 		}
 		took := time.Since(start)
 		out, err := b.pb("get", "bench", "-o", "json")

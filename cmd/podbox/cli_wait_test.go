@@ -194,3 +194,43 @@ func TestCLIRunWaitInterrupt(t *testing.T) {
 		t.Errorf("the pod does not run on after the interrupt:\n%s", get)
 	}
 }
+
+// run --wait --for=condition=Ready returns once the pod is Ready (after its
+// init container), and fails at once when the pod can no longer get there.
+func TestCLIRunWaitForReady(t *testing.T) {
+	c := newCLI(t)
+	c.importBusybox()
+	const ready = `apiVersion: v1
+kind: Pod
+metadata: {name: soon}
+spec:
+  terminationGracePeriodSeconds: 0
+  initContainers:
+  - {name: setup, image: localhost/busybox:1.36, command: [sh, -c, "sleep 0.3"]}
+  containers:
+  - {name: app, image: localhost/busybox:1.36, command: [sleep, "1000"]}
+`
+	out, errs, code := c.run(ready, "run", "-f", "-", "--wait", "--for=condition=Ready", "--timeout", "20s")
+	if code != 0 || !regexp.MustCompile(`(?m)^soon\s+1/1\s+Running\s+0\s`).MatchString(out) {
+		t.Errorf("run --wait --for=condition=Ready: exit %d\nstdout: %s\nstderr: %s", code, out, errs)
+	}
+	const never = `apiVersion: v1
+kind: Pod
+metadata: {name: never-ready}
+spec:
+  restartPolicy: Never
+  terminationGracePeriodSeconds: 0
+  initContainers:
+  - {name: setup, image: localhost/busybox:1.36, command: [sh, -c, "exit 2"]}
+  containers:
+  - {name: app, image: localhost/busybox:1.36, command: [sleep, "1000"]}
+`
+	start := time.Now()
+	out, errs, code = c.run(never, "run", "-f", "-", "--wait", "--for=condition=Ready", "--timeout", "20s")
+	if code != 1 || !strings.Contains(errs, "can no longer be met") || time.Since(start) > 10*time.Second {
+		t.Errorf("run --wait --for=condition=Ready of a pod that fails: exit %d after %v\nstdout: %s\nstderr: %s", code, time.Since(start), out, errs)
+	}
+	if _, errs, code := c.run("", "run", "-f", "-", "--for=condition=Ready"); code == 0 || !strings.Contains(errs, "--for needs --wait") {
+		t.Errorf("--for without --wait: exit %d, stderr %q", code, errs)
+	}
+}

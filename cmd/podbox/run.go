@@ -22,15 +22,26 @@ func runCommand() *cli.Command {
 		Name:      "run",
 		Aliases:   []string{"create", "apply"},
 		Usage:     "run every Pod in the manifest files",
-		UsageText: "podbox run -f pod.yaml [-f more.yaml] [-n NAMESPACE] [--wait [--timeout D]]",
+		UsageText: "podbox run -f pod.yaml [-f more.yaml] [-n NAMESPACE] [--wait [--for=condition=Ready] [--timeout D]]",
 		Flags: []cli.Flag{
 			&cli.StringSliceFlag{Name: "filename", Aliases: []string{"f"}, Required: true,
 				Usage: "manifest file: YAML (multi-document) or JSON; - reads stdin"},
 			&cli.BoolFlag{Name: "wait", Usage: "wait until the pods succeed or fail; exit with the first failed container's exit code"},
+			&cli.StringFlag{Name: "for", Usage: "with --wait: wait for this instead (condition=TYPE or jsonpath={.status.phase}=PHASE, as podbox wait)"},
 			&cli.DurationFlag{Name: "timeout", Usage: "with --wait: give up after this long (0: no limit)"},
 			namespaceFlag(),
 		},
 		Action: func(c *cli.Context) error {
+			var until sandbox.Condition
+			if f := c.String("for"); f != "" {
+				if !c.Bool("wait") {
+					return errors.New("--for needs --wait")
+				}
+				var err error
+				if until, err = parseFor(f); err != nil {
+					return err
+				}
+			}
 			ns := namespace(c)
 			pods, err := readPods(c.StringSlice("filename"), ns, isSetAnywhere(c, "namespace"), os.Stdin)
 			if err != nil {
@@ -62,7 +73,10 @@ func runCommand() *cli.Command {
 			if err := runAll(c, rt, pods); err != nil {
 				return err
 			}
-			if c.Bool("wait") {
+			switch {
+			case until != nil:
+				return waitFor(c, rt, pods, until)
+			case c.Bool("wait"):
 				return waitAll(c, rt, pods)
 			}
 			return nil
@@ -108,6 +122,38 @@ func waitAll(c *cli.Context, rt *sandbox.Runtime, pods []*corev1.Pod) error {
 		}
 	}
 	return nil
+}
+
+// waitFor waits until every pod meets cond (run --wait --for) and prints
+// their status; a pod that can no longer meet it fails the command.
+// Interrupted, it leaves the pods running.
+func waitFor(c *cli.Context, rt *sandbox.Runtime, pods []*corev1.Pod, cond sandbox.Condition) error {
+	ctx := c.Context
+	if d := c.Duration("timeout"); d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	var got []*corev1.Pod
+	var waitErr error
+	for _, p := range pods {
+		pod, err := rt.Wait(ctx, p.Namespace, p.Name, cond)
+		if pod != nil {
+			got = append(got, pod)
+		}
+		if err != nil {
+			waitErr = err
+			break
+		}
+	}
+	_ = printers.PrintTable(os.Stdout, got, printers.TableOptions{}, time.Now())
+	switch {
+	case waitErr != nil && c.Err() != nil:
+		return &exitError{code: 130, msg: "interrupted: the pods keep running"}
+	case errors.Is(waitErr, context.DeadlineExceeded):
+		return &exitError{code: 1, msg: fmt.Sprintf("timed out after %s waiting for --for=%s (the pods keep running)", c.Duration("timeout"), c.String("for"))}
+	}
+	return waitErr
 }
 
 // failedExitCode is the exit code of the first failed container of a pod
