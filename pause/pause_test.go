@@ -89,6 +89,7 @@ func TestNotPID1(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 	waitFor(t, func() bool { return strings.Contains(stderr.String(), "not running as PID 1") }, &stderr)
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
@@ -113,6 +114,8 @@ func TestPID1ReapsOrphans(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
+		// A failed check must not leave pause (and its orphans) behind.
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 		// Orphans: children of a process that enters pause's PID namespace and
 		// exits at once, so they are reparented to pause.
 		makeOrphans(t, cmd.Process.Pid, 100)
