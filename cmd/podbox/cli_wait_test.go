@@ -214,6 +214,9 @@ spec:
 	if code != 0 || !regexp.MustCompile(`(?m)^soon\s+1/1\s+Running\s+0\s`).MatchString(out) {
 		t.Errorf("run --wait --for=condition=Ready: exit %d\nstdout: %s\nstderr: %s", code, out, errs)
 	}
+	if _, errs, _ := c.run("", "logs", "soon"); !strings.Contains(errs, `Defaulted container "app" out of: app, setup (init)`) {
+		t.Errorf("logs of a pod with an init container: stderr %q, want kubectl's defaulted-container line", errs)
+	}
 	const never = `apiVersion: v1
 kind: Pod
 metadata: {name: never-ready}

@@ -48,9 +48,13 @@ func logsCommand() *cli.Command {
 				}
 				ctr, ambiguous := sandbox.DefaultContainer(pod)
 				if ambiguous {
+					// kubectl's list: app containers, then init containers.
 					var all []string
 					for _, x := range pod.Spec.Containers {
 						all = append(all, x.Name)
+					}
+					for _, x := range pod.Spec.InitContainers {
+						all = append(all, x.Name+" (init)")
 					}
 					fmt.Fprintf(os.Stderr, "Defaulted container %q out of: %s\n", ctr, strings.Join(all, ", "))
 				}
