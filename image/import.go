@@ -1,3 +1,5 @@
+//go:build !podbox_shim
+
 package image
 
 import (

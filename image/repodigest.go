@@ -1,6 +1,7 @@
 package image
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"go.podman.io/image/v5/docker/reference"
+	"golang.org/x/sys/unix"
 )
 
 // repoDigestsFile, next to index.json, records for every name that a
@@ -160,4 +162,31 @@ func repository(n string) string {
 		return ""
 	}
 	return named.Name()
+}
+
+func (s *Store) readIndexRecords() (*ocispec.Index, repoRecords, error) {
+	idx, err := s.readIndex()
+	if err != nil {
+		return nil, nil, err
+	}
+	recs, err := s.readRepoRecords()
+	if err != nil {
+		return nil, nil, err
+	}
+	return idx, recs, nil
+}
+
+// repoDigestsOf returns the repo digests of the stored manifest m, or none
+// if they cannot be read.
+func (s *Store) repoDigestsOf(ctx context.Context, m digest.Digest) []string {
+	unlock, err := s.lock(ctx, unix.LOCK_SH)
+	if err != nil {
+		return nil
+	}
+	defer unlock()
+	idx, recs, err := s.readIndexRecords()
+	if err != nil {
+		return nil
+	}
+	return recs.repoDigests(idx, m)
 }

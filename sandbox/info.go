@@ -15,19 +15,24 @@ var CNIPluginDirs = []string{"/opt/cni/bin", "/usr/lib/cni"}
 
 // Info describes the host and the runtime's setup (`podbox info`).
 type Info struct {
-	Version       string              `json:"version"`
-	Kernel        string              `json:"kernel"`
-	CgroupVersion string              `json:"cgroupVersion"`
-	CgroupParent  string              `json:"cgroupParent"`
-	Root          string              `json:"root"`
-	State         string              `json:"state"`
-	LogDir        string              `json:"logDir"`
-	ImageStore    string              `json:"imageStore"`
-	PauseBinary   string              `json:"pauseBinary"`
-	PauseError    string              `json:"pauseError,omitempty"`
-	Seccomp       bool                `json:"seccomp"`
-	Capabilities  []string            `json:"boundingCapabilities"`
-	CNIPlugins    map[string][]string `json:"cniPlugins"`
+	Version       string `json:"version"`
+	Kernel        string `json:"kernel"`
+	CgroupVersion string `json:"cgroupVersion"`
+	CgroupParent  string `json:"cgroupParent"`
+	Root          string `json:"root"`
+	State         string `json:"state"`
+	LogDir        string `json:"logDir"`
+	ImageStore    string `json:"imageStore"`
+	PauseBinary   string `json:"pauseBinary"`
+	PauseError    string `json:"pauseError,omitempty"`
+	// ShimBinary is the pod shim program; empty: none is installed, and
+	// this program serves as the shim (ShimError says why, if it is
+	// configured but unusable).
+	ShimBinary   string              `json:"shimBinary,omitempty"`
+	ShimError    string              `json:"shimError,omitempty"`
+	Seccomp      bool                `json:"seccomp"`
+	Capabilities []string            `json:"boundingCapabilities"`
+	CNIPlugins   map[string][]string `json:"cniPlugins"`
 }
 
 // Info reports the runtime's paths and what the host offers.
@@ -51,6 +56,11 @@ func (r *Runtime) Info() Info {
 		in.PauseBinary = p
 	} else {
 		in.PauseError = err.Error()
+	}
+	if p, err := r.shimBinary(); err == nil {
+		in.ShimBinary = p
+	} else {
+		in.ShimError = err.Error()
 	}
 	if bnd, err := runtime.BoundingSet(); err == nil {
 		for c := range bnd {

@@ -13,12 +13,16 @@ var Version = "dev"
 // Init must run before anything else in any program that runs pods: call
 // it from an init function of the main package (best: the main goroutine is
 // then still on the main thread) or first thing in main. When the process
-// is one of podbox's re-executed helpers (libcontainer's container init, or
-// a pod shim) Init runs that role and never returns; otherwise it returns at
-// once and costs nothing.
+// is one of podbox's re-executed helpers (libcontainer's container init for
+// an exec, a pod shim when no podbox-shim program is installed, or the pull
+// helper a pod's shim runs) Init runs that role and never returns;
+// otherwise it returns at once and costs nothing.
 func Init() {
 	runtime.Init()
-	if shim.IsShim() {
+	switch {
+	case shim.IsShim():
 		os.Exit(shim.Main())
+	case shim.IsPullHelper():
+		os.Exit(pullHelper(os.Args[2:]))
 	}
 }

@@ -113,7 +113,7 @@ func newEnv(t *testing.T, tweaks ...func(*sandbox.Options)) *env {
 	e := &env{t: t, dir: dir, cg: "/podbox-test-" + hex.EncodeToString(b), root: root, state: filepath.Join(dir, "state")}
 	opts := sandbox.Options{
 		Root: root, State: e.state, LogDir: filepath.Join(dir, "log"),
-		PauseBinary: testutil.PauseBinary(t), CgroupParent: e.cg,
+		PauseBinary: testutil.PauseBinary(t), ShimBinary: testutil.ShimBinary(t), CgroupParent: e.cg,
 		BackOffBase: 200 * time.Millisecond, BackOffMax: time.Second,
 	}
 	for _, tw := range tweaks {

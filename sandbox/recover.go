@@ -83,6 +83,14 @@ func (r *Runtime) Recover(ctx context.Context, namespace, name string) (bool, er
 	if rec.ShimEnv == nil {
 		rec.ShimEnv = credentialEnv()
 	}
+	// The shim program now installed, else the one the pod ran with (a
+	// record without one ran its shim from the program that ran it: this
+	// one serves).
+	if bin, err := r.shimBinary(); err == nil && bin != "" {
+		rec.ShimBinary = bin
+	} else if _, err := os.Stat(rec.ShimBinary); err != nil {
+		rec.ShimBinary = ""
+	}
 	if err := startShim(ctx, dir, rec, nil, pause); err != nil {
 		return false, fmt.Errorf("recover pod %s/%s: %w", namespace, name, err)
 	}

@@ -34,6 +34,14 @@ func (r *Runtime) Run(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error)
 	if err != nil {
 		return nil, err
 	}
+	shimBin, err := r.shimBinary()
+	if err != nil {
+		return nil, err
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("run pod %s/%s: find this program (it pulls for the pod's shim): %w", pod.Namespace, pod.Name, err)
+	}
 	pod.UID = types.UID(uuid.NewString())
 	pod.CreationTimestamp = metav1.Now()
 	pod.Status = corev1.PodStatus{}
@@ -46,6 +54,7 @@ func (r *Runtime) Run(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error)
 		Pod: pod, BootID: podstate.BootID(), Roots: r.roots, CgroupParent: r.opts.CgroupParent,
 		PauseBinary: pause, BackOffBase: r.opts.BackOffBase, BackOffMax: r.opts.BackOffMax,
 		Pull: r.pullConfig(), Prepulled: r.prePull(ctx, pod), ShimEnv: credentialEnv(),
+		PullBinary: self, ShimBinary: shimBin,
 	}
 	// Held until the shim reports: a delete or stop of this name waits.
 	nameLock, err := r.roots.LockName(ctx, pod.Namespace, pod.Name)
@@ -103,12 +112,17 @@ func (r *Runtime) rollback(dir podstate.Dir, rec *podstate.Record) {
 }
 
 // startShim starts the pod's keeper (the pause binary as `pause keep`),
-// detached (own session, stdio on the shim log), which starts the shim (this
-// binary) and replaces it should it die; it waits until the shim reports the
-// pod started or failed. lock is the pod's shim lock, already taken, for
-// the shim; without it the shim takes it (a shim replacing a dead one).
+// detached (own session, stdio on the shim log), which starts the shim
+// (rec.ShimBinary, or this program) and replaces it should it die; it waits
+// until the shim reports the pod started or failed. lock is the pod's shim
+// lock, already taken, for the shim; without it the shim takes it (a shim
+// replacing a dead one).
 func startShim(ctx context.Context, dir podstate.Dir, rec *podstate.Record, lock *os.File, pause string) error {
-	exe, err := os.Open("/proc/self/exe")
+	shimBin := rec.ShimBinary
+	if shimBin == "" {
+		shimBin = "/proc/self/exe"
+	}
+	exe, err := os.Open(shimBin)
 	if err != nil {
 		return fmt.Errorf("start shim: %w", err)
 	}
@@ -123,7 +137,11 @@ func startShim(ctx context.Context, dir podstate.Dir, rec *podstate.Record, lock
 		wp.Close()
 		return fmt.Errorf("start shim: %w", err)
 	}
-	cmd := exec.Command(pause, shim.KeeperArg, "--", filepath.Base(os.Args[0]), shim.Arg, string(dir))
+	name := "podbox-shim"
+	if rec.ShimBinary == "" {
+		name = filepath.Base(os.Args[0])
+	}
+	cmd := exec.Command(pause, shim.KeeperArg, "--", name, shim.Arg, string(dir))
 	cmd.Args[0] = "podbox-keeper"
 	cmd.Env = []string{
 		"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",

@@ -34,6 +34,11 @@ type Options struct {
 	// PauseBinary is the pause program; empty means look for it (see
 	// FindPause).
 	PauseBinary string
+	// ShimBinary is the pod shim program (podbox-shim); empty means look
+	// for it (see FindShim), and without one this program itself serves as
+	// the shim (slower: every container start re-executes it, and it links
+	// everything the library does).
+	ShimBinary string
 	// CgroupParent is the cgroup under which pod cgroups are made. Default
 	// /podbox.
 	CgroupParent string
@@ -148,6 +153,48 @@ func FindPause() (string, error) {
 	return "", fmt.Errorf("pause binary not found (looked for podbox-pause next to this program, in "+
 		"/usr/local/libexec/podbox/pause, /usr/libexec/podbox/pause and $PATH): build it with `make pause` "+
 		"or name it with --pause / PODBOX_PAUSE; tried %v", candidates)
+}
+
+// FindShim locates the shim program: next to the running executable as
+// podbox-shim, in ../libexec/podbox/shim relative to it, in
+// /usr/local/libexec/podbox/shim or /usr/libexec/podbox/shim, or as
+// podbox-shim in $PATH. It returns "" if there is none.
+func FindShim() string {
+	var candidates []string
+	if exe, err := os.Executable(); err == nil {
+		dir := filepath.Dir(exe)
+		candidates = append(candidates,
+			filepath.Join(dir, "podbox-shim"),
+			filepath.Join(dir, "..", "libexec", "podbox", "shim"))
+	}
+	candidates = append(candidates, "/usr/local/libexec/podbox/shim", "/usr/libexec/podbox/shim")
+	for _, c := range candidates {
+		if st, err := os.Stat(c); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return filepath.Clean(c)
+		}
+	}
+	if p, err := exec.LookPath("podbox-shim"); err == nil {
+		if abs, err := filepath.Abs(p); err == nil {
+			return abs
+		}
+	}
+	return ""
+}
+
+// shimBinary is the program pods' shims run: the configured or installed
+// podbox-shim, else this program ("" then).
+func (r *Runtime) shimBinary() (string, error) {
+	if r.opts.ShimBinary != "" {
+		p, err := filepath.Abs(r.opts.ShimBinary)
+		if err != nil {
+			return "", err
+		}
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("shim binary: %w", err)
+		}
+		return p, nil
+	}
+	return FindShim(), nil
 }
 
 func (r *Runtime) pauseBinary() (string, error) {

@@ -21,7 +21,7 @@ import (
 // podboxCLI runs the real podbox binary against roots of its own.
 type podboxCLI struct {
 	t                 *testing.T
-	bin, pause        string
+	bin, pause, shim  string
 	dir, root, cgroup string
 	env               []string // extra environment for podbox
 }
@@ -35,6 +35,7 @@ func newCLI(t *testing.T) *podboxCLI {
 		t:      t,
 		bin:    testutil.Build(t, "github.com/podbox/podbox/cmd/podbox", true, "seccomp", "containers_image_openpgp", "exclude_graphdriver_btrfs"),
 		pause:  testutil.PauseBinary(t),
+		shim:   testutil.ShimBinary(t),
 		dir:    t.TempDir(),
 		cgroup: "/podbox-clitest-" + hex.EncodeToString(b),
 	}
@@ -52,7 +53,7 @@ func newCLI(t *testing.T) *podboxCLI {
 func (c *podboxCLI) run(stdin string, args ...string) (string, string, int) {
 	c.t.Helper()
 	full := append([]string{"--root", c.root, "--state", filepath.Join(c.dir, "state"),
-		"--log-dir", filepath.Join(c.dir, "log"), "--pause", c.pause, "--cgroup-parent", c.cgroup}, args...)
+		"--log-dir", filepath.Join(c.dir, "log"), "--pause", c.pause, "--shim", c.shim, "--cgroup-parent", c.cgroup}, args...)
 	cmd := exec.Command(c.bin, full...)
 	cmd.Env = append(os.Environ(), c.env...)
 	cmd.Stdin = strings.NewReader(stdin)

@@ -116,7 +116,7 @@ func TestCLIRunWaitInterrupt(t *testing.T) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(c.bin, "--root", c.root, "--state", filepath.Join(c.dir, "state"),
-		"--log-dir", filepath.Join(c.dir, "log"), "--pause", c.pause, "--cgroup-parent", c.cgroup,
+		"--log-dir", filepath.Join(c.dir, "log"), "--pause", c.pause, "--shim", c.shim, "--cgroup-parent", c.cgroup,
 		"run", "-f", manifest, "--wait")
 	cmd.Env = append(os.Environ(), c.env...)
 	stdout, err := cmd.StdoutPipe()

@@ -39,6 +39,14 @@ func infoCommand() *cli.Command {
 			fmt.Printf("log dir:        %s\n", in.LogDir)
 			fmt.Printf("image store:    %s\n", in.ImageStore)
 			fmt.Printf("pause binary:   %s\n", pause)
+			switch {
+			case in.ShimError != "":
+				fmt.Printf("shim binary:    UNUSABLE: %s\n", in.ShimError)
+			case in.ShimBinary == "":
+				fmt.Printf("shim binary:    none installed: podbox itself serves as the shim (slower starts; make install adds podbox-shim)\n")
+			default:
+				fmt.Printf("shim binary:    %s\n", in.ShimBinary)
+			}
 			fmt.Printf("capabilities:   %d in the bounding set\n", len(in.Capabilities))
 			dirs := make([]string, 0, len(in.CNIPlugins))
 			for d := range in.CNIPlugins {

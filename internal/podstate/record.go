@@ -30,6 +30,11 @@ type Record struct {
 	BackOffMax  time.Duration `json:"backOffMax"`
 	// Pull is how the shim pulls images.
 	Pull PullConfig `json:"pull"`
+	// PullBinary is the program that ran the pod (the podbox CLI, or a
+	// program embedding the sandbox package); the shim runs it to pull
+	// (see shim.PullHelperArg). ShimBinary is the pod's shim program.
+	PullBinary string `json:"pullBinary,omitempty"`
+	ShimBinary string `json:"shimBinary,omitempty"`
 	// ShimEnv is the environment the pod's keeper and shim get beyond
 	// their own settings: where containers/image looks for registry
 	// credentials, as the command that ran the pod had it (a shim started

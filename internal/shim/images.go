@@ -115,7 +115,7 @@ func (s *shim) pullImage(c *ctr, name string) (*image.Image, string, error) {
 	}
 	s.pulls.mu.Unlock()
 	if !shared {
-		f.img, f.err = s.store.Pull(s.pullCtx, name, s.rec.Pull.Options())
+		f.img, f.err = s.pullVia(s.pullCtx, name)
 		s.pulls.mu.Lock()
 		delete(s.pulls.flights, name)
 		s.pulls.mu.Unlock()

@@ -77,3 +77,9 @@ func Cleanup() {
 func PauseBinary(t testing.TB) string {
 	return Build(t, "github.com/podbox/podbox/pause", false)
 }
+
+// ShimBinary builds podbox's shim program the way the Makefile does (cgo,
+// seccomp, without containers/image).
+func ShimBinary(t testing.TB) string {
+	return Build(t, "github.com/podbox/podbox/cmd/podbox-shim", true, "seccomp", "podbox_shim", "containers_image_openpgp", "exclude_graphdriver_btrfs")
+}
