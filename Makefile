@@ -8,7 +8,7 @@ GOFLAGS_B := -trimpath -tags "$(BUILDTAGS)"
 LDFLAGS   := -X github.com/podbox/podbox/sandbox.Version=$(VERSION)
 BIN       := bin
 # Debian packages the build and the tests need (see README).
-DEB_PKGS  := busybox-static libseccomp-dev gcc pkg-config docker-registry
+DEB_PKGS  := busybox-static libseccomp-dev gcc pkg-config docker-registry containernetworking-plugins iptables iproute2
 TESTFLAGS ?= -count=1 -timeout 20m
 
 .PHONY: all podbox shim pause install deps test unit lint fmt vet bench demo clean clean-test help

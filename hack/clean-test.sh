@@ -1,8 +1,9 @@
 #!/bin/sh
 # Remove what an interrupted test run may have left on this host: pod shims
 # and containers in podbox test cgroups, mounts under the test directories,
-# and the test cgroups themselves. Only touches test leftovers (cgroups
-# named podbox-test-* / podbox-clitest-*, directories under /tmp).
+# the test cgroups themselves and the test networks. Only touches test
+# leftovers (cgroups named podbox-test-* / podbox-clitest-*, directories
+# under /tmp, bridges pbt*, rules of 10.201.0.0/16).
 set -u
 for cg in /sys/fs/cgroup/*/podbox-test-* /sys/fs/cgroup/*/podbox-clitest-*; do
 	[ -d "$cg" ] || continue
@@ -17,5 +18,18 @@ for cg in /sys/fs/cgroup/*/podbox-test-* /sys/fs/cgroup/*/podbox-clitest-*; do
 	[ -d "$cg" ] || continue
 	find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null
 done
-rm -rf /tmp/Test* /tmp/podbox-test-bin-* /tmp/podbox-sandbox-test-* 2>/dev/null
+# Test networks: their bridges (pbt*) and any iptables rule of a test subnet
+# (10.201.0.0/16) that a killed run could not delete.
+for l in $(ip -o link show 2>/dev/null | awk -F': ' '{print $2}' | grep '^pbt' | cut -d@ -f1); do
+	ip link del "$l" 2>/dev/null
+done
+for t in filter nat; do
+	iptables -t "$t" -S 2>/dev/null | grep -E '^-A .*(10\.201\.|podbox-test-)' | sed 's/^-A/-D/' | while read -r rule; do
+		eval iptables -t "$t" "$rule" 2>/dev/null
+	done
+	iptables -t "$t" -S 2>/dev/null | grep -E '^-N CNI-(DN|[0-9a-f]{20})' | while read -r _ c; do
+		iptables -t "$t" -S "$c" 2>/dev/null | grep -q -- '-A' || iptables -t "$t" -X "$c" 2>/dev/null
+	done
+done
+rm -rf /tmp/Test* /tmp/podbox-test-bin-* /tmp/podbox-sandbox-test-* /tmp/podbox-test-net-* 2>/dev/null
 exit 0

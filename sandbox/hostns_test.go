@@ -63,14 +63,14 @@ spec:
   containers:
   - {name: a, image: ` + testImage + `, command: [sleep, "1000"]}
 `)
-	e.wait("etc", sandbox.PodReady)
+	ip := e.podIP("etc")
 	if out, _ := e.exec("etc", "a", "cat", "/etc/resolv.conf"); out != "search a.local b.local\nnameserver 127.0.0.1\noptions ndots:2 edns0\n" {
 		t.Errorf("resolv.conf:\n%s", out)
 	}
 	hosts, _ := e.exec("etc", "a", "cat", "/etc/hosts")
 	for _, want := range []string{
 		"# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n",
-		"127.0.0.1\tmyhost.sub.default.svc.cluster.local\tmyhost\n",
+		ip + "\tmyhost.sub.default.svc.cluster.local\tmyhost\n",
 		"# Entries added by HostAliases.\n10.1.2.3\tfoo.local\tbar.local\n",
 	} {
 		if !strings.Contains(hosts, want) {

@@ -6,12 +6,10 @@ import (
 	"sort"
 
 	"github.com/podbox/podbox/cgroups"
+	"github.com/podbox/podbox/internal/cni"
 	"github.com/podbox/podbox/internal/runtime"
 	"golang.org/x/sys/unix"
 )
-
-// CNIPluginDirs are where podbox looks for CNI plugins.
-var CNIPluginDirs = []string{"/opt/cni/bin", "/usr/lib/cni"}
 
 // Info describes the host and the runtime's setup (`podbox info`).
 type Info struct {
@@ -33,6 +31,13 @@ type Info struct {
 	Seccomp      bool                `json:"seccomp"`
 	Capabilities []string            `json:"boundingCapabilities"`
 	CNIPlugins   map[string][]string `json:"cniPlugins"`
+	// Network is the CNI network pods join: its name, configuration file
+	// and the plugins it runs; NetworkError says what is wrong with it
+	// (a missing plugin, no configuration).
+	Network        string   `json:"network"`
+	NetworkFile    string   `json:"networkFile,omitempty"`
+	NetworkPlugins []string `json:"networkPlugins,omitempty"`
+	NetworkError   string   `json:"networkError,omitempty"`
 }
 
 // Info reports the runtime's paths and what the host offers.
@@ -68,7 +73,19 @@ func (r *Runtime) Info() Info {
 		}
 		sort.Strings(in.Capabilities)
 	}
-	for _, d := range CNIPluginDirs {
+	opts := r.cniOptions()
+	in.Network = opts.Network
+	n, err := cni.Inspect(opts)
+	switch {
+	case err != nil && cni.IsNotFound(err) && opts.Network == cni.DefaultNetwork:
+		in.NetworkFile = filepath.Join(opts.ConfDir, cni.DefaultConfFile) + " (written when the first pod starts)"
+	case n != nil:
+		in.NetworkFile, in.NetworkPlugins = n.File, n.Plugins()
+	}
+	if err != nil && (!cni.IsNotFound(err) || opts.Network != cni.DefaultNetwork) {
+		in.NetworkError = err.Error()
+	}
+	for _, d := range opts.PluginDirs {
 		ents, err := os.ReadDir(d)
 		if err != nil {
 			continue

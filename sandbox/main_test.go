@@ -101,6 +101,7 @@ type env struct {
 	cg    string
 	root  string
 	state string
+	net   *testutil.Network
 }
 
 func newEnv(t *testing.T, tweaks ...func(*sandbox.Options)) *env {
@@ -110,10 +111,12 @@ func newEnv(t *testing.T, tweaks ...func(*sandbox.Options)) *env {
 	dir := t.TempDir()
 	b := make([]byte, 6)
 	_, _ = rand.Read(b)
-	e := &env{t: t, dir: dir, cg: "/podbox-test-" + hex.EncodeToString(b), root: root, state: filepath.Join(dir, "state")}
+	e := &env{t: t, dir: dir, cg: "/podbox-test-" + hex.EncodeToString(b), root: root, state: filepath.Join(dir, "state"),
+		net: testutil.TestNetwork(t)}
 	opts := sandbox.Options{
 		Root: root, State: e.state, LogDir: filepath.Join(dir, "log"),
 		PauseBinary: testutil.PauseBinary(t), ShimBinary: testutil.ShimBinary(t), CgroupParent: e.cg,
+		CNIConfDir: e.net.ConfDir, Network: e.net.Name,
 		BackOffBase: 200 * time.Millisecond, BackOffMax: time.Second,
 	}
 	for _, tw := range tweaks {
@@ -149,7 +152,9 @@ func newEnv(t *testing.T, tweaks ...func(*sandbox.Options)) *env {
 // is left on the host.
 func (e *env) assertClean() {
 	e.t.Helper()
-	if leaks := testutil.Leaks([]string{e.dir, filepath.Join(e.root, "pods")}, e.cg); len(leaks) > 0 {
+	leaks := testutil.Leaks([]string{e.dir, filepath.Join(e.root, "pods")}, e.cg)
+	leaks = append(leaks, e.net.Leaks()...)
+	if len(leaks) > 0 {
 		e.t.Errorf("left on the host:\n%s", strings.Join(leaks, "\n"))
 	}
 }

@@ -65,13 +65,14 @@ spec:
 		}
 		return ""
 	})
-	// The pod's network has loopback only.
-	if out, _ := e.exec("shared", "b", "cat", "/proc/net/dev"); strings.Count(out, ":") != 1 || !strings.Contains(out, "lo:") {
-		t.Errorf("interfaces in the pod: %q, want lo only", out)
+	// The pod's network: loopback and the CNI interface, whose address
+	// /etc/hosts gives the pod's hostname.
+	if out, _ := e.exec("shared", "b", "cat", "/proc/net/dev"); strings.Count(out, ":") != 2 || !strings.Contains(out, "lo:") || !strings.Contains(out, "eth0:") {
+		t.Errorf("interfaces in the pod: %q, want lo and eth0", out)
 	}
-	// The host cannot reach the pod's loopback.
-	if out, code := e.exec("shared", "b", "cat", "/etc/hosts"); code != 0 || !regexp.MustCompile(`(?m)^127\.0\.0\.1\tshared$`).MatchString(out) {
-		t.Errorf("/etc/hosts does not map the pod hostname: %q", out)
+	ip := e.podIP("shared")
+	if out, code := e.exec("shared", "b", "cat", "/etc/hosts"); code != 0 || !regexp.MustCompile(`(?m)^`+regexp.QuoteMeta(ip)+`\tshared$`).MatchString(out) {
+		t.Errorf("/etc/hosts does not map the pod hostname to %s: %q", ip, out)
 	}
 }
 
@@ -258,7 +259,7 @@ spec:
   containers:
   - {name: app, image: ` + testImage + `, command: [sleep, "1000"]}
 `)
-	e.wait("phoenix", sandbox.PodReady)
+	ipBefore := e.podIP("phoenix")
 	netBefore, _ := e.exec("phoenix", "app", "readlink", "/proc/self/ns/net")
 	var pid int
 	eventually(t, 5*time.Second, func() string {
@@ -305,6 +306,16 @@ spec:
 	}
 	if netAfter, _ := e.exec("phoenix", "app", "readlink", "/proc/self/ns/net"); netAfter == netBefore {
 		t.Errorf("the app runs in the old network namespace %s", netAfter)
+	}
+	// A new sandbox, a new attachment: the old one was deleted (its
+	// address is released, see assertClean), the app's /etc/hosts has the
+	// new address.
+	ipAfter := e.podIP("phoenix")
+	if ipAfter == ipBefore {
+		t.Errorf("the re-created sandbox has the old address %s", ipAfter)
+	}
+	if hosts, _ := e.exec("phoenix", "app", "cat", "/etc/hosts"); !strings.Contains(hosts, ipAfter+"\tphoenix\n") {
+		t.Errorf("/etc/hosts after the re-creation:\n%s", hosts)
 	}
 	if err := e.rt.Delete(context.Background(), "default", "phoenix", sandbox.DeleteOptions{}); err != nil {
 		t.Fatal(err)

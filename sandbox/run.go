@@ -13,6 +13,7 @@ import (
 	"syscall"
 
 	"github.com/google/uuid"
+	"github.com/podbox/podbox/internal/cni"
 	"github.com/podbox/podbox/internal/kube"
 	"github.com/podbox/podbox/internal/podstate"
 	"github.com/podbox/podbox/internal/shim"
@@ -42,6 +43,16 @@ func (r *Runtime) Run(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error)
 	if err != nil {
 		return nil, fmt.Errorf("run pod %s/%s: find this program (it pulls for the pod's shim): %w", pod.Namespace, pod.Name, err)
 	}
+	var network *cni.Options
+	if !pod.Spec.HostNetwork {
+		// Now, not in the shim: a missing plugin is reported before
+		// anything is made (and podbox's default network written).
+		o := r.cniOptions()
+		if _, err := cni.Load(o); err != nil {
+			return nil, fmt.Errorf("run pod %s/%s: %w", pod.Namespace, pod.Name, err)
+		}
+		network = &o
+	}
 	pod.UID = types.UID(uuid.NewString())
 	pod.CreationTimestamp = metav1.Now()
 	pod.Status = corev1.PodStatus{}
@@ -54,14 +65,28 @@ func (r *Runtime) Run(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error)
 		Pod: pod, BootID: podstate.BootID(), Roots: r.roots, CgroupParent: r.opts.CgroupParent,
 		PauseBinary: pause, BackOffBase: r.opts.BackOffBase, BackOffMax: r.opts.BackOffMax,
 		Pull: r.pullConfig(), Prepulled: r.prePull(ctx, pod), ShimEnv: credentialEnv(),
-		PullBinary: self, ShimBinary: shimBin,
+		PullBinary: self, ShimBinary: shimBin, CNI: network,
+	}
+	// Host ports are checked and the pod's record made under one lock:
+	// two pods asking for one host port at once cannot both pass.
+	unlockPorts := func() {}
+	if len(hostPorts(pod)) > 0 {
+		if unlockPorts, err = r.lockHostPorts(ctx); err != nil {
+			return nil, err
+		}
+		if err := r.checkHostPorts(ctx, pod); err != nil {
+			unlockPorts()
+			return nil, err
+		}
 	}
 	// Held until the shim reports: a delete or stop of this name waits.
 	nameLock, err := r.roots.LockName(ctx, pod.Namespace, pod.Name)
 	if err != nil {
+		unlockPorts()
 		return nil, err
 	}
 	dir, lock, err := r.roots.CreatePod(rec)
+	unlockPorts()
 	if errors.Is(err, podstate.ErrExist) {
 		nameLock.Unlock(false)
 		return nil, fmt.Errorf("pods %q %w in namespace %q", pod.Name, ErrAlreadyExists, pod.Namespace)
@@ -104,6 +129,8 @@ func (r *Runtime) Validate(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, e
 
 // rollback removes everything a failed Run made.
 func (r *Runtime) rollback(dir podstate.Dir, rec *podstate.Record) {
+	// The keeper would start another shim in place of one that failed.
+	freezeSupervisors(dir, 0, 0).killKeeper()
 	if err := shim.Teardown(dir, rec); err != nil {
 		r.log.Warn("roll back pod", "pod", rec.Pod.Name, "err", err)
 	}

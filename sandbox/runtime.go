@@ -15,6 +15,7 @@ import (
 
 	"github.com/podbox/podbox/cgroups"
 	"github.com/podbox/podbox/image"
+	"github.com/podbox/podbox/internal/cni"
 	"github.com/podbox/podbox/internal/podstate"
 	"github.com/podbox/podbox/internal/shim"
 	corev1 "k8s.io/api/core/v1"
@@ -42,6 +43,15 @@ type Options struct {
 	// CgroupParent is the cgroup under which pod cgroups are made. Default
 	// /podbox.
 	CgroupParent string
+	// CNIPluginDirs, CNIConfDir and Network choose pods' network: the CNI
+	// configuration list named Network in CNIConfDir, its plugins looked
+	// up in CNIPluginDirs (defaults: /opt/cni/bin and /usr/lib/cni,
+	// /etc/cni/net.d, "podbox", whose configuration podbox writes on first
+	// use: a bridge podbox0 on 10.209.0.0/16). hostNetwork pods use the
+	// host's.
+	CNIPluginDirs []string
+	CNIConfDir    string
+	Network       string
 	// BackOffBase and BackOffMax shape the restart back-off (defaults: the
 	// kubelet's 10s and 300s).
 	BackOffBase, BackOffMax time.Duration
@@ -153,6 +163,22 @@ func FindPause() (string, error) {
 	return "", fmt.Errorf("pause binary not found (looked for podbox-pause next to this program, in "+
 		"/usr/local/libexec/podbox/pause, /usr/libexec/podbox/pause and $PATH): build it with `make pause` "+
 		"or name it with --pause / PODBOX_PAUSE; tried %v", candidates)
+}
+
+// cniOptions are the pods' network options, defaults filled in.
+func (r *Runtime) cniOptions() cni.Options {
+	o := cni.Options{PluginDirs: r.opts.CNIPluginDirs, ConfDir: r.opts.CNIConfDir, Network: r.opts.Network,
+		CacheDir: filepath.Join(r.opts.State, "cni")}
+	if len(o.PluginDirs) == 0 {
+		o.PluginDirs = cni.DefaultPluginDirs
+	}
+	if o.ConfDir == "" {
+		o.ConfDir = cni.DefaultConfDir
+	}
+	if o.Network == "" {
+		o.Network = cni.DefaultNetwork
+	}
+	return o
 }
 
 // FindShim locates the shim program: next to the running executable as

@@ -24,6 +24,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/podbox/podbox/internal/cni"
 	"github.com/podbox/podbox/internal/testutil"
 	"golang.org/x/sys/unix"
 )
@@ -59,8 +60,19 @@ func run(podbox, pause string, n int, withPeers bool) error {
 	if err := testutil.BusyboxRootfsDir(rootfs); err != nil {
 		return err
 	}
+	// A network of its own (never the host's default podbox network),
+	// removed at the end.
+	netDir := filepath.Join(dir, "net.d")
+	if err := os.MkdirAll(netDir, 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(netDir, "bench.conflist"), benchNetwork(filepath.Join(dir, "ipam")), 0o644); err != nil {
+		return err
+	}
+	defer func() { _ = exec.Command("ip", "link", "del", benchBridge).Run() }()
 	b := &bench{podbox: podbox, dir: dir, args: []string{"--root", filepath.Join(dir, "root"), "--state",
-		filepath.Join(dir, "state"), "--log-dir", filepath.Join(dir, "log"), "--pause", pause, "--cgroup-parent", "/podbox-bench"}}
+		filepath.Join(dir, "state"), "--log-dir", filepath.Join(dir, "log"), "--pause", pause, "--cgroup-parent", "/podbox-bench",
+		"--cni-conf-dir", netDir, "--network", "podbox-bench"}}
 	if _, err := b.pb("image", "import", rootfs, "localhost/busybox:bench"); err != nil {
 		return err
 	}
@@ -111,6 +123,16 @@ func run(podbox, pause string, n int, withPeers bool) error {
 	report("podman pod create + run -d, 1 container", runs)
 	report("podman pod rm -f -t 0", dels)
 	return nil
+}
+
+// benchBridge and benchNetwork are the bench's CNI network: podbox's
+// default network as this host would get it (masquerading; the firewall
+// plugin where FORWARD drops) on a bridge and a subnet of its own.
+const benchBridge = "pbbench"
+
+func benchNetwork(ipamDir string) []byte {
+	return cni.Bridge{Name: "podbox-bench", Bridge: benchBridge, Subnet: "10.202.0.0/24", Masquerade: true,
+		Firewall: cni.ForwardDrops(), DataDir: ipamDir}.ConfList()
 }
 
 const onePod = `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"bench"},"spec":{"terminationGracePeriodSeconds":0,

@@ -3,10 +3,13 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/podbox/podbox/cgroups"
 	"github.com/podbox/podbox/image"
+	"github.com/podbox/podbox/internal/cni"
 	"github.com/podbox/podbox/internal/podstate"
 	"github.com/podbox/podbox/internal/progress"
 	"github.com/podbox/podbox/sandbox"
@@ -33,6 +36,12 @@ func newApp() *cli.App {
 				Usage: "the pause binary (default: found next to podbox or in libexec)"},
 			&cli.StringFlag{Name: "shim", EnvVars: []string{"PODBOX_SHIM"},
 				Usage: "the pod shim binary (default: podbox-shim found next to podbox or in libexec, else podbox itself)"},
+			&cli.StringFlag{Name: "cni-conf-dir", Value: cni.DefaultConfDir, EnvVars: []string{"PODBOX_CNI_CONF_DIR"},
+				Usage: "CNI network configurations"},
+			&cli.StringFlag{Name: "cni-bin-dir", Value: strings.Join(cni.DefaultPluginDirs, ":"), EnvVars: []string{"PODBOX_CNI_BIN_DIR"},
+				Usage: "CNI plugin directories, colon-separated"},
+			&cli.StringFlag{Name: "network", Value: cni.DefaultNetwork, EnvVars: []string{"PODBOX_NETWORK"},
+				Usage: "the CNI network pods join (podbox's own is written on first use)"},
 			&cli.StringFlag{Name: "cgroup-parent", Value: cgroups.DefaultParent, EnvVars: []string{"PODBOX_CGROUP_PARENT"},
 				Usage: "cgroup under which pod cgroups are made"},
 			&cli.DurationFlag{Name: "backoff-base", Value: 10 * time.Second, EnvVars: []string{"PODBOX_BACKOFF_BASE"},
@@ -81,6 +90,9 @@ func openRuntime(c *cli.Context) (*sandbox.Runtime, error) {
 		PauseBinary:       c.String("pause"),
 		ShimBinary:        c.String("shim"),
 		CgroupParent:      c.String("cgroup-parent"),
+		CNIConfDir:        c.String("cni-conf-dir"),
+		CNIPluginDirs:     filepath.SplitList(c.String("cni-bin-dir")),
+		Network:           c.String("network"),
 		BackOffBase:       c.Duration("backoff-base"),
 		BackOffMax:        c.Duration("backoff-max"),
 		AuthFile:          globalString(c, "authfile"),

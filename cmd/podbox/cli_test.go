@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 type podboxCLI struct {
 	t                 *testing.T
 	bin, pause, shim  string
+	net               *testutil.Network
 	dir, root, cgroup string
 	env               []string // extra environment for podbox
 }
@@ -36,13 +38,14 @@ func newCLI(t *testing.T) *podboxCLI {
 		bin:    testutil.Build(t, "github.com/podbox/podbox/cmd/podbox", true, "seccomp", "containers_image_openpgp", "exclude_graphdriver_btrfs"),
 		pause:  testutil.PauseBinary(t),
 		shim:   testutil.ShimBinary(t),
+		net:    testutil.TestNetwork(t),
 		dir:    t.TempDir(),
 		cgroup: "/podbox-clitest-" + hex.EncodeToString(b),
 	}
 	c.root = filepath.Join(c.dir, "root")
 	t.Cleanup(func() {
 		c.run("", "delete", "--all", "--force", "-A")
-		if leaks := testutil.Leaks([]string{c.dir}, c.cgroup); len(leaks) > 0 {
+		if leaks := append(testutil.Leaks([]string{c.dir}, c.cgroup), c.net.Leaks()...); len(leaks) > 0 {
 			t.Errorf("left on the host:\n%s", strings.Join(leaks, "\n"))
 		}
 	})
@@ -53,7 +56,8 @@ func newCLI(t *testing.T) *podboxCLI {
 func (c *podboxCLI) run(stdin string, args ...string) (string, string, int) {
 	c.t.Helper()
 	full := append([]string{"--root", c.root, "--state", filepath.Join(c.dir, "state"),
-		"--log-dir", filepath.Join(c.dir, "log"), "--pause", c.pause, "--shim", c.shim, "--cgroup-parent", c.cgroup}, args...)
+		"--log-dir", filepath.Join(c.dir, "log"), "--pause", c.pause, "--shim", c.shim, "--cgroup-parent", c.cgroup,
+		"--cni-conf-dir", c.net.ConfDir, "--network", c.net.Name}, args...)
 	cmd := exec.Command(c.bin, full...)
 	cmd.Env = append(os.Environ(), c.env...)
 	cmd.Stdin = strings.NewReader(stdin)
@@ -119,7 +123,11 @@ func TestCLIEndToEnd(t *testing.T) {
 	if out := c.ok("", "get"); !regexp.MustCompile(`^NAME\s+READY\s+STATUS\s+RESTARTS\s+AGE\nweb\s+2/2\s+Running\s+0\s+\d+s\n$`).MatchString(out) {
 		t.Errorf("get:\n%s", out)
 	}
-	if out := c.ok("", "get", "web", "-o", "wide"); !strings.Contains(out, "NOMINATED NODE") || !strings.Contains(out, "web ") {
+	ip := strings.TrimSpace(c.ok("", "get", "web", "-o", "jsonpath={.status.podIP}"))
+	if parsed := net.ParseIP(ip); parsed == nil || !c.net.Subnet.Contains(parsed) {
+		t.Errorf("pod IP %q is not in the test network %s", ip, c.net.Subnet)
+	}
+	if out := c.ok("", "get", "web", "-o", "wide"); !strings.Contains(out, "NOMINATED NODE") || !regexp.MustCompile(`(?m)^web\s.*\s`+regexp.QuoteMeta(ip)+`\s`).MatchString(out) {
 		t.Errorf("get -o wide:\n%s", out)
 	}
 	if out := c.ok("", "get", "pods", "web", "-o", "name"); out != "pod/web\n" {

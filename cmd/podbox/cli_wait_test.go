@@ -117,6 +117,7 @@ func TestCLIRunWaitInterrupt(t *testing.T) {
 	}
 	cmd := exec.Command(c.bin, "--root", c.root, "--state", filepath.Join(c.dir, "state"),
 		"--log-dir", filepath.Join(c.dir, "log"), "--pause", c.pause, "--shim", c.shim, "--cgroup-parent", c.cgroup,
+		"--cni-conf-dir", c.net.ConfDir, "--network", c.net.Name,
 		"run", "-f", manifest, "--wait")
 	cmd.Env = append(os.Environ(), c.env...)
 	stdout, err := cmd.StdoutPipe()

@@ -48,6 +48,13 @@ func infoCommand() *cli.Command {
 				fmt.Printf("shim binary:    %s\n", in.ShimBinary)
 			}
 			fmt.Printf("capabilities:   %d in the bounding set\n", len(in.Capabilities))
+			fmt.Printf("network:        %s (%s)\n", in.Network, in.NetworkFile)
+			if len(in.NetworkPlugins) > 0 {
+				fmt.Printf("  plugins:      %s\n", strings.Join(in.NetworkPlugins, " "))
+			}
+			if in.NetworkError != "" {
+				fmt.Printf("  PROBLEM:      %s\n", in.NetworkError)
+			}
 			dirs := make([]string, 0, len(in.CNIPlugins))
 			for d := range in.CNIPlugins {
 				dirs = append(dirs, d)

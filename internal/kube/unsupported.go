@@ -105,16 +105,6 @@ var unsupported = []unsupportedRule{
 		}
 		return nil
 	}},
-	{feature: "hostPort without hostNetwork", container: func(pod *corev1.Pod, c *corev1.Container, path *field.Path, _ bool) field.ErrorList {
-		var errs field.ErrorList
-		for i, p := range c.Ports {
-			if p.HostPort != 0 && !pod.Spec.HostNetwork {
-				errs = append(errs, field.Forbidden(path.Child("ports").Index(i).Child("hostPort"),
-					"not supported by podbox yet without hostNetwork: true"))
-			}
-		}
-		return errs
-	}},
 }
 
 // checkUnsupported runs every rule of the table.

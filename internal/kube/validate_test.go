@@ -357,9 +357,6 @@ var unsupportedCases = []struct {
 	{"terminationMessagePolicy FallbackToLogsOnError", func(p *corev1.Pod) {
 		p.Spec.Containers[0].TerminationMessagePolicy = corev1.TerminationMessageFallbackToLogsOnError
 	}, "spec.containers[0].terminationMessagePolicy: Forbidden: only File is supported by podbox yet"},
-	{"hostPort without hostNetwork", func(p *corev1.Pod) {
-		p.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 80, HostPort: 8080}}
-	}, "spec.containers[0].ports[0].hostPort: Forbidden: not supported by podbox yet without hostNetwork: true"},
 }
 
 // TestUnsupported has one case per entry of the unsupported table: when an entry is

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/podbox/podbox/image"
+	"github.com/podbox/podbox/internal/cni"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -35,6 +36,8 @@ type Record struct {
 	// (see shim.PullHelperArg). ShimBinary is the pod's shim program.
 	PullBinary string `json:"pullBinary,omitempty"`
 	ShimBinary string `json:"shimBinary,omitempty"`
+	// CNI is the pod's network (nil: loopback only, or hostNetwork).
+	CNI *cni.Options `json:"cni,omitempty"`
 	// ShimEnv is the environment the pod's keeper and shim get beyond
 	// their own settings: where containers/image looks for registry
 	// credentials, as the command that ran the pod had it (a shim started

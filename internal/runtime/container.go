@@ -79,6 +79,29 @@ func (c *Container) Start(p Process, stdio Stdio) (*Proc, error) {
 	return proc, nil
 }
 
+// Create sets the container up with p as its init, which then waits to
+// exec p's program until Release (the container is "created"): the setup
+// can overlap with something else the program must wait for. The calling
+// process becomes the init's parent.
+func (c *Container) Create(p Process, stdio Stdio) (*Proc, error) {
+	lp := libProcess(p, stdio)
+	lp.Init = true
+	if err := c.lc.Start(lp); err != nil {
+		return nil, fmt.Errorf("create container %s: %w", c.ID(), err)
+	}
+	return &Proc{p: lp}, nil
+}
+
+// Release lets the init of a created container exec its program, and waits
+// until it has.
+func (c *Container) Release(proc *Proc) error {
+	if err := c.lc.Exec(); err != nil {
+		return fmt.Errorf("start container %s: %w", c.ID(), err)
+	}
+	waitExec(proc.Pid())
+	return nil
+}
+
 // initComm is the name libcontainer's init process carries until it execs
 // the container's process.
 const initComm = "runc:[2:INIT]"

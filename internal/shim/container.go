@@ -185,8 +185,12 @@ func (s *shim) runInstance(inst *instance, p runtime.Process) error {
 		errW.Close()
 		return err
 	}
+	// The container is set up while the pod's network is attached; its
+	// program starts once both are done. (The reaper is held off only
+	// while libcontainer's own processes come and go: the network's
+	// plugins must be able to start meanwhile.)
 	done := s.reap.starting()
-	proc, err := inst.lc.Start(p, runtime.Stdio{Stdout: outW, Stderr: errW})
+	proc, err := inst.lc.Create(p, runtime.Stdio{Stdout: outW, Stderr: errW})
 	if err == nil {
 		s.reap.own(proc.Pid())
 	}
@@ -194,6 +198,17 @@ func (s *shim) runInstance(inst *instance, p runtime.Process) error {
 	outW.Close()
 	errW.Close()
 	if err != nil {
+		return err
+	}
+	if s.waitNetwork() != nil {
+		err = errStopping // the pod is being stopped for it
+	} else {
+		err = inst.lc.Release(proc)
+	}
+	if err != nil {
+		_ = proc.Signal(unix.SIGKILL)
+		_, _ = proc.Wait()
+		s.reap.disown(proc.Pid())
 		return err
 	}
 	inst.proc = proc

@@ -47,17 +47,12 @@ func (s *shim) pullVia(ctx context.Context, name string) (*image.Image, error) {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	// Its exit is ours to collect, not the orphan reaper's.
-	done := s.reap.starting()
-	err := cmd.Start()
-	if err == nil {
-		s.reap.own(cmd.Process.Pid)
-	}
-	done()
+	wait, err := s.startChild(cmd)
 	if err != nil {
 		return nil, fmt.Errorf("start the pull helper %s: %w", bin, err)
 	}
 	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
+	go func() { waited <- wait() }()
 	select {
 	case err = <-waited:
 	case <-ctx.Done():
@@ -66,10 +61,8 @@ func (s *shim) pullVia(ctx context.Context, name string) (*image.Image, error) {
 			// It finished before the kill landed; the pod stops anyway.
 			s.log.Debug("pull helper ended as it was cancelled", "image", name)
 		}
-		s.reap.disown(cmd.Process.Pid)
 		return nil, ctx.Err()
 	}
-	s.reap.disown(cmd.Process.Pid)
 	var res PullHelperResult
 	if jerr := json.Unmarshal(bytes.TrimSpace(stdout.Bytes()), &res); jerr != nil {
 		msg := strings.TrimSpace(stderr.String())

@@ -2,6 +2,7 @@ package shim
 
 import (
 	"os"
+	"os/exec"
 	"os/signal"
 	"sync"
 	"time"
@@ -87,4 +88,25 @@ func (r *reaper) reapOrphans() {
 // si_signo, si_errno, si_code and padding).
 func siginfoPid(si *unix.Siginfo) int {
 	return int(*(*int32)(unsafe.Pointer(uintptr(unsafe.Pointer(si)) + 16)))
+}
+
+// startChild starts cmd as a child the orphan reaper leaves alone, and
+// returns how to wait for it: for every process the shim waits for itself
+// (pull helpers, CNI plugins), whose exit status the reaper would
+// otherwise take.
+func (s *shim) startChild(cmd *exec.Cmd) (func() error, error) {
+	done := s.reap.starting()
+	err := cmd.Start()
+	if err == nil {
+		s.reap.own(cmd.Process.Pid)
+	}
+	done()
+	if err != nil {
+		return nil, err
+	}
+	return func() error {
+		err := cmd.Wait()
+		s.reap.disown(cmd.Process.Pid)
+		return err
+	}, nil
 }

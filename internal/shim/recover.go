@@ -39,6 +39,15 @@ func (s *shim) recover(prev *podstate.Status) {
 		s.startTime = *prev.Pod.StartTime
 	}
 	s.hostIP = HostIP()
+	// The network was attached by the dead shim (its DEL comes with the
+	// sandbox's end).
+	s.netReady = make(chan struct{})
+	close(s.netReady)
+	if usesCNI(s.rec) {
+		for _, ip := range prev.Pod.PodIPs {
+			s.podIPs = append(s.podIPs, ip.IP)
+		}
+	}
 	for _, c := range prev.Pod.Conditions {
 		s.conds[c.Type] = c
 	}

@@ -58,6 +58,7 @@ func (s *shim) createSandbox() error {
 	if err := s.mountShm(); err != nil {
 		return err
 	}
+	s.startNetwork()
 	s.log.Debug("timing: sandbox made", "t", time.Since(s.startTime.Time).String())
 	s.pauseReady = make(chan struct{})
 	if s.sharesPID() {
@@ -153,6 +154,15 @@ func (s *shim) etcPaths() {
 	}
 }
 
+// writeHosts writes the pod's /etc/hosts again, with its addresses, in
+// place (containers bind-mount the file).
+func (s *shim) writeHosts() error {
+	if err := os.WriteFile(s.etc.hosts, HostsFile(s.pod, s.hostname, s.podIPs), 0o644); err != nil {
+		return fmt.Errorf("write pod hosts: %w", err)
+	}
+	return nil
+}
+
 // writeEtc writes the pod's /etc/hosts, /etc/hostname and
 // /etc/resolv.conf, which containers bind-mount.
 func (s *shim) writeEtc() error {
@@ -165,7 +175,7 @@ func (s *shim) writeEtc() error {
 		host, _ := os.ReadFile("/etc/hosts")
 		hosts = HostNetworkHostsFile(s.pod, host)
 	} else {
-		hosts = HostsFile(s.pod, s.hostname, nil)
+		hosts = HostsFile(s.pod, s.hostname, s.podIPs)
 	}
 	hostResolv, _ := os.ReadFile("/etc/resolv.conf")
 	dns, warning := PodDNS(s.pod, ParseResolvConf(bytes.NewReader(hostResolv)))
@@ -326,6 +336,9 @@ func (s *shim) rebuildSandbox() {
 	s.dismantleSandbox()
 	s.pullCtx, s.pullCancel = context.WithCancel(s.ctx)
 	if err := s.createSandbox(); err != nil {
+		if s.netReady != nil {
+			<-s.netReady
+		}
 		s.log.Error("re-create sandbox", "err", err)
 		s.event(corev1.EventTypeWarning, "FailedCreatePodSandBox", "", "Failed to create pod sandbox: "+err.Error())
 		s.recreating = false
@@ -333,7 +346,9 @@ func (s *shim) rebuildSandbox() {
 		return
 	}
 	s.recreating = false
-	s.setCondition(corev1.PodReadyToStartContainers, true, "", "")
+	if !usesCNI(s.rec) {
+		s.setCondition(corev1.PodReadyToStartContainers, true, "", "")
+	}
 	s.initDone = false
 	for _, c := range s.ctrs {
 		c.done = false
@@ -367,6 +382,13 @@ func (s *shim) dismantleSandbox() {
 		s.pauseTimer.Stop()
 		s.pauseTimer = nil
 	}
+	if s.netReady != nil {
+		<-s.netReady
+	}
+	if err := detachNetwork(s.dir, s.rec, s.startChild); err != nil {
+		s.log.Warn("detach pod network", "err", err)
+	}
+	s.podIPs = nil
 	if err := nsutil.Unpin(s.dir.NsDir()); err != nil {
 		s.log.Warn("unpin namespaces", "err", err)
 	}
@@ -382,8 +404,11 @@ func (s *shim) dismantleSandbox() {
 // (containers are already gone).
 func (s *shim) teardownSandbox() {
 	s.waitCleanups()
+	if s.netReady != nil {
+		<-s.netReady // an ADD still running would attach after the DEL
+	}
 	s.killPause()
-	if err := Teardown(s.dir, s.rec); err != nil {
+	if err := teardown(s.dir, s.rec, s.startChild); err != nil {
 		s.log.Error("tear down sandbox", "err", err)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	goruntime "runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -64,6 +65,12 @@ type shim struct {
 	shm      string
 	pause    *runtime.Container
 	pauseP   *runtime.Proc
+
+	// The pod's network: netReady is closed once the CNI ADD is done
+	// (netErr, podIPs are set before).
+	netReady chan struct{}
+	netErr   error
+	podIPs   []string
 
 	pauseLaunched bool          // launchPause was called (by the loop)
 	pauseTimer    *time.Timer   // wakes the loop when pause is due (pauseDue); loop-owned
@@ -185,7 +192,10 @@ func reportReady(ready *os.File, err error) {
 	}
 	msg := "ok\n"
 	if err != nil {
-		msg = "error: " + err.Error() + "\n"
+		// One line: the CLI reads one (a plugin's or iptables' message
+		// may span several).
+		text := strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", " ")), " ")
+		msg = "error: " + text + "\n"
 	}
 	_, _ = ready.WriteString(msg)
 	ready.Close()
@@ -277,11 +287,14 @@ func (s *shim) run() int {
 		s.event(corev1.EventTypeNormal, "Scheduled", "", fmt.Sprintf("Successfully assigned %s/%s to %s", s.pod.Namespace, s.pod.Name, s.pod.Spec.NodeName))
 		if err := s.createSandbox(); err != nil {
 			s.log.Error("create sandbox", "err", err)
+			<-s.netReady
 			s.teardownSandbox()
 			reportReady(s.ready, err)
 			return 1
 		}
-		s.setCondition(corev1.PodReadyToStartContainers, true, "", "")
+		if !usesCNI(s.rec) {
+			s.setCondition(corev1.PodReadyToStartContainers, true, "", "")
+		}
 	}
 
 	sigc := make(chan os.Signal, 4)

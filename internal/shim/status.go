@@ -89,6 +89,16 @@ func (s *shim) podStatus() corev1.PodStatus {
 	if s.hostIP != "" {
 		st.HostIPs = []corev1.HostIP{{IP: s.hostIP}}
 	}
+	ips := s.podIPs
+	if s.pod.Spec.HostNetwork && s.hostIP != "" {
+		ips = []string{s.hostIP} // the kubelet reports the node's
+	}
+	for _, ip := range ips {
+		st.PodIPs = append(st.PodIPs, corev1.PodIP{IP: ip})
+	}
+	if len(st.PodIPs) > 0 {
+		st.PodIP = st.PodIPs[0].IP
+	}
 	for _, t := range []corev1.PodConditionType{
 		corev1.PodReadyToStartContainers, corev1.PodInitialized, corev1.PodReady,
 		corev1.ContainersReady, corev1.PodScheduled,

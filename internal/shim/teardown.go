@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -25,7 +26,11 @@ import (
 // namespaces, the /dev/shm tmpfs, the pod cgroup (killing anything left in
 // it) and the pod's data dir. It keeps the pod's record, status and logs.
 // It is idempotent and carries on past errors, returning them all.
-func Teardown(dir podstate.Dir, rec *podstate.Record) error {
+func Teardown(dir podstate.Dir, rec *podstate.Record) error { return teardown(dir, rec, nil) }
+
+// teardown is Teardown with the processes it runs (CNI plugins) started by
+// start (nil: plainly); the shim passes startChild.
+func teardown(dir podstate.Dir, rec *podstate.Record, start func(*exec.Cmd) (func() error, error)) error {
 	var errs []error
 	uid := string(rec.Pod.UID)
 	// The directory must still be this pod's: a pod of the same name made
@@ -59,6 +64,9 @@ func Teardown(dir podstate.Dir, rec *podstate.Record) error {
 		if err := image.Unmount(d); err != nil {
 			errs = append(errs, err)
 		}
+	}
+	if err := detachNetwork(dir, rec, start); err != nil {
+		errs = append(errs, err)
 	}
 	if err := nsutil.Unpin(dir.NsDir()); err != nil {
 		errs = append(errs, err)

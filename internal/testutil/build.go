@@ -63,9 +63,10 @@ func joinTags(tags []string) string {
 	return s
 }
 
-// Cleanup removes the binaries Build made; call it from TestMain after
-// m.Run.
+// Cleanup removes the binaries Build made and the test network; call it
+// from TestMain after m.Run.
 func Cleanup() {
+	cleanupNetwork()
 	buildMu.Lock()
 	defer buildMu.Unlock()
 	if buildDir != "" {

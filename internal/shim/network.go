@@ -1,0 +1,124 @@
+package shim
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/podbox/podbox/internal/cni"
+	"github.com/podbox/podbox/internal/nsutil"
+	"github.com/podbox/podbox/internal/podstate"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// usesCNI reports whether the pod's network is made by CNI (not the
+// host's).
+func usesCNI(rec *podstate.Record) bool {
+	return rec.CNI != nil && !rec.Pod.Spec.HostNetwork
+}
+
+// startNetwork attaches the pod's pinned network namespace to its CNI
+// network in the background: containers are prepared meanwhile and wait
+// for it (waitNetwork) before they start, pause does not. A pod without
+// CNI is ready at once.
+func (s *shim) startNetwork() {
+	s.netReady = make(chan struct{})
+	if !usesCNI(s.rec) {
+		s.netErr, s.podIPs = nil, nil
+		close(s.netReady)
+		return
+	}
+	s.workers.Add(1)
+	go func() {
+		defer s.workers.Done()
+		err := s.attachNetwork()
+		s.netErr = err
+		close(s.netReady)
+		s.send(networkEv{err: err})
+	}()
+}
+
+// attachNetwork runs the CNI ADD and writes /etc/hosts with the pod's
+// addresses (containers bind-mount it when they start, after this).
+func (s *shim) attachNetwork() error {
+	opts := *s.rec.CNI
+	opts.Start = s.startChild
+	net, err := cni.Load(opts)
+	if err != nil {
+		return err
+	}
+	ips, err := net.Add(s.ctx, string(s.pod.UID), netnsPath(s.dir), PortMappings(s.pod))
+	if err != nil {
+		return err
+	}
+	s.podIPs = s.podIPs[:0]
+	for _, ip := range ips {
+		s.podIPs = append(s.podIPs, ip.String())
+	}
+	s.log.Debug("timing: network attached", "ips", strings.Join(s.podIPs, ","), "t", time.Since(s.startTime.Time).String())
+	return s.writeHosts()
+}
+
+// waitNetwork waits until the pod's network is attached; it fails if that
+// failed (the pod is then being stopped).
+func (s *shim) waitNetwork() error {
+	<-s.netReady
+	return s.netErr
+}
+
+// detachNetwork runs the CNI DEL of the pod's attachment (from libcni's
+// cache), before its network namespace is unpinned. start starts the
+// plugins (nil: plainly).
+func detachNetwork(dir podstate.Dir, rec *podstate.Record, start func(*exec.Cmd) (func() error, error)) error {
+	if !usesCNI(rec) {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	opts := *rec.CNI
+	opts.Start = start
+	return cni.Del(ctx, opts, string(rec.Pod.UID), netnsPath(dir))
+}
+
+func netnsPath(dir podstate.Dir) string { return filepath.Join(dir.NsDir(), nsutil.Net) }
+
+// PortMappings are the pod's hostPorts, as the kubelet hands them to CNI:
+// those of the app containers.
+func PortMappings(pod *corev1.Pod) []cni.PortMapping {
+	var out []cni.PortMapping
+	for _, c := range pod.Spec.Containers {
+		for _, p := range c.Ports {
+			if p.HostPort == 0 {
+				continue
+			}
+			proto := strings.ToLower(string(p.Protocol))
+			if proto == "" {
+				proto = "tcp"
+			}
+			out = append(out, cni.PortMapping{HostPort: p.HostPort, ContainerPort: p.ContainerPort, Protocol: proto, HostIP: p.HostIP})
+		}
+	}
+	return out
+}
+
+// networkEv reports the end of the CNI ADD.
+type networkEv struct{ err error }
+
+// handle marks the sandbox ready to start containers, or, when the network
+// could not be attached, fails the pod's start (the CLI still waits) or
+// stops the pod (a sandbox made again), as a failed sandbox creation.
+func (e networkEv) handle(s *shim) {
+	if e.err == nil {
+		s.setCondition(corev1.PodReadyToStartContainers, true, "", "")
+		return
+	}
+	s.log.Error("attach pod network", "err", e.err)
+	s.event(corev1.EventTypeWarning, "FailedCreatePodSandBox", "", "Failed to create pod sandbox: "+e.err.Error())
+	if s.ready != nil && s.failed == nil {
+		s.failed = fmt.Errorf("set up the pod's network: %w", e.err)
+	}
+	s.stop(0, false)
+}
