@@ -22,6 +22,8 @@ import (
 	"github.com/containernetworking/cni/pkg/invoke"
 	"github.com/containernetworking/cni/pkg/types"
 	types100 "github.com/containernetworking/cni/pkg/types/100"
+	"github.com/vishvananda/netlink"
+	netnsx "github.com/vishvananda/netns"
 )
 
 // Defaults, as CRI-O and containerd use them (Debian's
@@ -237,16 +239,37 @@ func runtimeConf(id, netns string, ports []PortMapping) *libcni.RuntimeConf {
 
 // Del detaches attachment id, with the configuration and port mappings
 // libcni cached when it was made: it works without the network's
-// configuration file, and after the shim that attached it died. An
-// attachment that is not cached (never made, or already removed) is not an
-// error. netns may be gone: the plugins then release what they hold
-// outside it (addresses, iptables rules).
-func Del(ctx context.Context, opts Options, id, netns string) error {
+// configuration file, and after the shim that attached it died. netns may
+// be gone: the plugins then release what they hold outside it. When
+// nothing is cached (the ADD did not finish: libcni caches only a whole
+// one), the DEL runs with the network's configuration as it is, ports (the
+// pod's port mappings) and, as the result the plugins would have been
+// given, the addresses the pod's interface has: every plugin can undo
+// what it did. Nothing to undo is not an error.
+func Del(ctx context.Context, opts Options, id, netns string, ports []PortMapping) error {
 	opts = opts.withDefaults()
 	c := libcni.NewCNIConfigWithCacheDir(opts.PluginDirs, opts.CacheDir, opts.execer())
 	atts, err := c.GetCachedAttachments(id)
 	if err != nil {
 		return fmt.Errorf("detach pod %s from CNI networks: read the cache: %w", id, err)
+	}
+	if len(atts) == 0 {
+		n, err := load(opts, false)
+		if err != nil {
+			return nil // no configuration to undo anything with
+		}
+		rt := runtimeConf(id, netns, ports)
+		if _, err := os.Stat(netns); err != nil {
+			rt.NetNS = ""
+		}
+		list, err := withPrevResult(n.list, netns)
+		if err != nil {
+			return fmt.Errorf("detach pod %s from CNI network %q: %w", id, n.list.Name, err)
+		}
+		if err := c.DelNetworkList(ctx, list, rt); err != nil {
+			return fmt.Errorf("detach pod %s from CNI network %q: %w", id, n.list.Name, err)
+		}
+		return nil
 	}
 	var errs []error
 	for _, a := range atts {
@@ -402,4 +425,68 @@ func withoutPortmap(list *libcni.NetworkConfigList) (*libcni.NetworkConfigList, 
 		return nil, err
 	}
 	return libcni.ConfListFromBytes(data)
+}
+
+// withPrevResult is list with, in every plugin's configuration, the result
+// an ADD would have passed on: the addresses the pod's interface has in
+// netns (none if it has no interface any more).
+func withPrevResult(list *libcni.NetworkConfigList, netns string) (*libcni.NetworkConfigList, error) {
+	addrs := interfaceAddrs(netns, IfName)
+	if len(addrs) == 0 {
+		return list, nil
+	}
+	res := map[string]any{
+		"cniVersion": list.CNIVersion,
+		"interfaces": []any{map[string]any{"name": IfName, "sandbox": netns}},
+	}
+	var ips []any
+	for _, a := range addrs {
+		ips = append(ips, map[string]any{"address": a.String(), "interface": 0})
+	}
+	res["ips"] = ips
+	var raw map[string]any
+	if err := json.Unmarshal(list.Bytes, &raw); err != nil {
+		return nil, err
+	}
+	plugins, _ := raw["plugins"].([]any)
+	for _, p := range plugins {
+		if m, ok := p.(map[string]any); ok {
+			m["prevResult"] = res
+		}
+	}
+	data, err := json.Marshal(raw)
+	if err != nil {
+		return nil, err
+	}
+	return libcni.ConfListFromBytes(data)
+}
+
+// interfaceAddrs lists the addresses of interface name in the network
+// namespace at netns (a pinned path), nil if there is none.
+func interfaceAddrs(netns, name string) []*net.IPNet {
+	h, err := netnsx.GetFromPath(netns)
+	if err != nil {
+		return nil
+	}
+	defer h.Close()
+	nl, err := netlink.NewHandleAt(h)
+	if err != nil {
+		return nil
+	}
+	defer nl.Close()
+	link, err := nl.LinkByName(name)
+	if err != nil {
+		return nil
+	}
+	addrs, err := nl.AddrList(link, netlink.FAMILY_ALL)
+	if err != nil {
+		return nil
+	}
+	var out []*net.IPNet
+	for _, a := range addrs {
+		if a.IPNet != nil && a.IP.IsGlobalUnicast() {
+			out = append(out, a.IPNet)
+		}
+	}
+	return out
 }

@@ -68,7 +68,7 @@ func TestMissingPlugin(t *testing.T) {
 
 // Del of an attachment that was never made (or is gone) does nothing.
 func TestDelUnknownAttachment(t *testing.T) {
-	if err := Del(context.Background(), Options{CacheDir: t.TempDir()}, "no-such-pod", "/nonexistent"); err != nil {
+	if err := Del(context.Background(), Options{CacheDir: t.TempDir(), ConfDir: t.TempDir()}, "no-such-pod", "/nonexistent", nil); err != nil {
 		t.Errorf("Del of an unknown attachment: %v", err)
 	}
 }

@@ -64,7 +64,11 @@ func (d Dir) Socket() string     { return filepath.Join(string(d), "shim.sock") 
 func (d Dir) KeeperLockFile() string { return filepath.Join(string(d), "keeper.lock") }
 func (d Dir) KeeperPIDFile() string  { return filepath.Join(string(d), "keeper.pid") }
 func (d Dir) ShimLog() string        { return filepath.Join(string(d), "shim.log") }
-func (d Dir) NsDir() string          { return filepath.Join(string(d), "ns") }
-func (d Dir) EtcDir() string         { return filepath.Join(string(d), "etc") }
-func (d Dir) ShmDir() string         { return filepath.Join(string(d), "shm") }
-func (d Dir) RuncRoot() string       { return filepath.Join(string(d), "runc") }
+
+// NetworkFile exists from just before the pod's CNI ADD until its DEL
+// succeeded: a DEL is due exactly while it exists.
+func (d Dir) NetworkFile() string { return filepath.Join(string(d), "network") }
+func (d Dir) NsDir() string       { return filepath.Join(string(d), "ns") }
+func (d Dir) EtcDir() string      { return filepath.Join(string(d), "etc") }
+func (d Dir) ShmDir() string      { return filepath.Join(string(d), "shm") }
+func (d Dir) RuncRoot() string    { return filepath.Join(string(d), "runc") }

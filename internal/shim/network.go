@@ -2,7 +2,9 @@ package shim
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -50,7 +52,15 @@ func (s *shim) attachNetwork() error {
 	if err != nil {
 		return err
 	}
-	ips, err := net.Add(s.ctx, string(s.pod.UID), netnsPath(s.dir), PortMappings(s.pod))
+	// From here on a DEL is due, even if this shim dies half way: what it
+	// needs beyond libcni's cache (written only once the ADD is whole) is
+	// recorded first.
+	ports := PortMappings(s.pod)
+	rec, _ := json.Marshal(networkRecord{Network: net.Name(), Ports: ports})
+	if err := os.WriteFile(s.dir.NetworkFile(), rec, 0o600); err != nil {
+		return fmt.Errorf("record the pod's network attachment: %w", err)
+	}
+	ips, err := net.Add(s.ctx, string(s.pod.UID), netnsPath(s.dir), ports)
 	if err != nil {
 		return err
 	}
@@ -76,11 +86,26 @@ func detachNetwork(dir podstate.Dir, rec *podstate.Record, start func(*exec.Cmd)
 	if !usesCNI(rec) {
 		return nil
 	}
+	data, err := os.ReadFile(dir.NetworkFile())
+	if err != nil {
+		return nil // never attached, or detached already
+	}
+	var nr networkRecord
+	_ = json.Unmarshal(data, &nr) // a torn record: DEL without its ports
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	opts := *rec.CNI
 	opts.Start = start
-	return cni.Del(ctx, opts, string(rec.Pod.UID), netnsPath(dir))
+	if err := cni.Del(ctx, opts, string(rec.Pod.UID), netnsPath(dir), nr.Ports); err != nil {
+		return err
+	}
+	return os.Remove(dir.NetworkFile())
+}
+
+// networkRecord is the pod's network file: its network and port mappings.
+type networkRecord struct {
+	Network string            `json:"network"`
+	Ports   []cni.PortMapping `json:"portMappings,omitempty"`
 }
 
 func netnsPath(dir podstate.Dir) string { return filepath.Join(dir.NsDir(), nsutil.Net) }
