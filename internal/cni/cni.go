@@ -468,7 +468,7 @@ func interfaceAddrs(netns, name string) []*net.IPNet {
 	if err != nil {
 		return nil
 	}
-	defer h.Close()
+	defer func() { _ = h.Close() }()
 	nl, err := netlink.NewHandleAt(h)
 	if err != nil {
 		return nil
