@@ -52,6 +52,10 @@ func run(args []string) int {
 		}
 	}
 
+	// The handler goes in before anything is said: whoever starts pause may
+	// signal it as soon as it speaks.
+	sigs := make(chan os.Signal, 32)
+	signal.Notify(sigs, unix.SIGCHLD, unix.SIGINT, unix.SIGTERM)
 	if os.Getpid() != 1 {
 		os.Stderr.WriteString("pause: warning: not running as PID 1 (pid " + itoa(os.Getpid()) +
 			"); acting as a child subreaper\n")
@@ -65,8 +69,6 @@ func run(args []string) int {
 		return exitSetup
 	}
 
-	sigs := make(chan os.Signal, 32)
-	signal.Notify(sigs, unix.SIGCHLD, unix.SIGINT, unix.SIGTERM)
 	// Children may have been inherited before the handler was installed.
 	reap()
 	for sig := range sigs {

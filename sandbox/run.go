@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -67,23 +68,25 @@ func (r *Runtime) Run(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error)
 		Pull: r.pullConfig(), Prepulled: r.prePull(ctx, pod), ShimEnv: credentialEnv(),
 		PullBinary: self, ShimBinary: shimBin, CNI: network,
 	}
-	// Host ports are checked and the pod's record made under one lock:
-	// two pods asking for one host port at once cannot both pass.
+	// Held until the shim reports: a delete or stop of this name waits.
+	nameLock, err := r.roots.LockName(ctx, pod.Namespace, pod.Name)
+	if err != nil {
+		return nil, err
+	}
+	// Host ports are checked and the pod's record made under one lock
+	// (taken after the name's, which a stop holds for a while): two pods
+	// asking for one host port at once cannot both pass.
 	unlockPorts := func() {}
 	if len(hostPorts(pod)) > 0 {
 		if unlockPorts, err = r.lockHostPorts(ctx); err != nil {
+			nameLock.Unlock(false)
 			return nil, err
 		}
 		if err := r.checkHostPorts(ctx, pod); err != nil {
 			unlockPorts()
+			nameLock.Unlock(false)
 			return nil, err
 		}
-	}
-	// Held until the shim reports: a delete or stop of this name waits.
-	nameLock, err := r.roots.LockName(ctx, pod.Namespace, pod.Name)
-	if err != nil {
-		unlockPorts()
-		return nil, err
 	}
 	dir, lock, err := r.roots.CreatePod(rec)
 	unlockPorts()
@@ -210,8 +213,14 @@ func startShim(ctx context.Context, dir podstate.Dir, rec *podstate.Record, lock
 		return fmt.Errorf("start shim: %w", ctx.Err())
 	case m := <-msg:
 		switch {
+		case strings.HasPrefix(m, "ok "):
+			if v, err := strconv.Atoi(strings.TrimPrefix(m, "ok ")); err == nil && v >= shim.Protocol {
+				return nil
+			}
+			fallthrough
 		case m == "ok":
-			return nil
+			return fmt.Errorf("the shim %s is older than this podbox (it says %q, protocol %d is needed): "+
+				"install the podbox-shim built with it (make install) or name it with --shim", shimBin, m, shim.Protocol)
 		case strings.HasPrefix(m, "error: "):
 			return errors.New(strings.TrimPrefix(m, "error: "))
 		default:

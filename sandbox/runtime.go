@@ -178,6 +178,18 @@ func (r *Runtime) cniOptions() cni.Options {
 	if o.Network == "" {
 		o.Network = cni.DefaultNetwork
 	}
+	// The shim runs in /: relative directories must not change meaning.
+	if abs, err := filepath.Abs(o.ConfDir); err == nil {
+		o.ConfDir = abs
+	}
+	dirs := make([]string, 0, len(o.PluginDirs))
+	for _, d := range o.PluginDirs {
+		if abs, err := filepath.Abs(d); err == nil {
+			d = abs
+		}
+		dirs = append(dirs, d)
+	}
+	o.PluginDirs = dirs
 	return o
 }
 

@@ -24,6 +24,7 @@ import (
 	types100 "github.com/containernetworking/cni/pkg/types/100"
 	"github.com/vishvananda/netlink"
 	netnsx "github.com/vishvananda/netns"
+	"golang.org/x/sys/unix"
 )
 
 // Defaults, as CRI-O and containerd use them (Debian's
@@ -58,10 +59,16 @@ type Options struct {
 
 // execer is the invoke.Exec libcni runs plugins with.
 func (o Options) execer() invoke.Exec {
-	if o.Start == nil {
-		return nil // libcni's own
+	start := o.Start
+	if start == nil {
+		start = func(cmd *exec.Cmd) (func() error, error) {
+			if err := cmd.Start(); err != nil {
+				return nil, err
+			}
+			return cmd.Wait, nil
+		}
 	}
-	return &pluginExec{start: o.Start}
+	return &pluginExec{start: start}
 }
 
 // withDefaults fills in the defaults.
@@ -208,14 +215,13 @@ func (n *Network) Add(ctx context.Context, id, netns string, ports []PortMapping
 	}
 	res, err := n.cni.AddNetworkList(ctx, list, rt)
 	if err != nil {
-		// A plugin that failed half way may have made something: DEL
-		// with what the cache holds of it, else the configuration.
-		_ = n.cni.DelNetworkList(context.WithoutCancel(ctx), list, rt)
+		// A plugin that failed half way may have made something.
+		n.undo(ctx, list, rt)
 		return nil, fmt.Errorf("attach pod %s to CNI network %q: %w", id, n.list.Name, explain(err))
 	}
 	r, err := types100.NewResultFromResult(res)
 	if err != nil {
-		_ = n.cni.DelNetworkList(context.WithoutCancel(ctx), list, rt)
+		n.undo(ctx, list, rt)
 		return nil, fmt.Errorf("attach pod %s to CNI network %q: %w", id, n.list.Name, err)
 	}
 	var ips []net.IP
@@ -223,10 +229,25 @@ func (n *Network) Add(ctx context.Context, id, netns string, ports []PortMapping
 		ips = append(ips, ip.Address.IP)
 	}
 	if len(ips) == 0 {
-		_ = n.cni.DelNetworkList(context.WithoutCancel(ctx), list, rt)
+		n.undo(ctx, list, rt)
 		return nil, fmt.Errorf("attach pod %s to CNI network %q: the plugins gave it no address", id, n.list.Name)
 	}
 	return ips, nil
+}
+
+// undo runs the DEL of an ADD that failed: with libcni's cache if the ADD
+// got that far, else with the addresses the interface has as the previous
+// result, so that every plugin that ran can undo its part.
+func (n *Network) undo(ctx context.Context, list *libcni.NetworkConfigList, rt *libcni.RuntimeConf) {
+	ctx = context.WithoutCancel(ctx)
+	if res, err := n.cni.GetNetworkListCachedResult(list, rt); err == nil && res != nil {
+		_ = n.cni.DelNetworkList(ctx, list, rt)
+		return
+	}
+	if withPrev, err := withPrevResult(list, rt.NetNS); err == nil {
+		list = withPrev
+	}
+	_ = n.cni.DelNetworkList(ctx, list, rt)
 }
 
 func runtimeConf(id, netns string, ports []PortMapping) *libcni.RuntimeConf {
@@ -259,7 +280,7 @@ func Del(ctx context.Context, opts Options, id, netns string, ports []PortMappin
 			return nil // no configuration to undo anything with
 		}
 		rt := runtimeConf(id, netns, ports)
-		if _, err := os.Stat(netns); err != nil {
+		if !pinned(netns) {
 			rt.NetNS = ""
 		}
 		list, err := withPrevResult(n.list, netns)
@@ -279,7 +300,7 @@ func Del(ctx context.Context, opts Options, id, netns string, ports []PortMappin
 			continue
 		}
 		rt := &libcni.RuntimeConf{ContainerID: id, NetNS: netns, IfName: a.IfName, Args: a.CniArgs, CapabilityArgs: a.CapabilityArgs}
-		if _, err := os.Stat(netns); err != nil {
+		if !pinned(netns) {
 			rt.NetNS = "" // gone: the plugins clean what is outside it
 		}
 		if err := c.DelNetworkList(ctx, list, rt); err != nil {
@@ -298,10 +319,18 @@ const DefaultSubnet = "10.209.0.0/16"
 const DefaultConfFile = "87-podbox-bridge.conflist"
 
 // DefaultConfList is podbox's default network (see Bridge): bridge
-// podbox0 on DefaultSubnet, masquerading traffic that leaves the host.
+// podbox0 on DefaultSubnet, masquerading traffic that leaves the host,
+// host-local's reservations in DefaultDataDir.
 func DefaultConfList(firewall bool) []byte {
-	return Bridge{Name: DefaultNetwork, Bridge: "podbox0", Subnet: DefaultSubnet, Masquerade: true, Firewall: firewall}.ConfList()
+	return Bridge{Name: DefaultNetwork, Bridge: "podbox0", Subnet: DefaultSubnet, Masquerade: true, Firewall: firewall,
+		DataDir: DefaultDataDir}.ConfList()
 }
+
+// DefaultDataDir keeps the default network's address reservations under
+// podbox's default state directory, next to libcni's cache: where /run is
+// emptied at boot both go together (a reservation in /var/lib/cni would
+// outlive a reboot that dropped the cache its DEL needs).
+const DefaultDataDir = "/run/podbox/cni/networks"
 
 // Bridge describes a network of podbox's kind: a Linux bridge that is the
 // pods' gateway, host-local addresses on a subnet (with a default route
@@ -345,9 +374,14 @@ func ForwardDrops() bool { return forwardDrops() }
 // forwardDrops reports whether the host's iptables FORWARD chain drops
 // what no rule accepts.
 func forwardDrops() bool {
-	out, err := exec.Command("iptables", "-S", "FORWARD").Output()
+	cmd := exec.Command("iptables", "-w", "-S", "FORWARD")
+	cmd.Env = withSbinPath(os.Environ())
+	if p, err := lookSbin("iptables"); err == nil {
+		cmd.Path = p
+	}
+	out, err := cmd.Output()
 	if err != nil {
-		return false
+		return true // cannot tell: keep the firewall plugin, which is right either way
 	}
 	for _, l := range strings.Split(string(out), "\n") {
 		if l == "-P FORWARD DROP" || l == "-P FORWARD REJECT" {
@@ -489,4 +523,25 @@ func interfaceAddrs(netns, name string) []*net.IPNet {
 		}
 	}
 	return out
+}
+
+// lookSbin finds a program in sbinPath.
+func lookSbin(name string) (string, error) {
+	for _, d := range filepath.SplitList(sbinPath) {
+		p := filepath.Join(d, name)
+		if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("%s not found in %s", name, sbinPath)
+}
+
+// pinned reports whether netns is a namespace (a bind-mounted nsfs file),
+// not a leftover plain file whose mount is gone.
+func pinned(netns string) bool {
+	var st, parent unix.Stat_t
+	if netns == "" || unix.Stat(netns, &st) != nil || unix.Stat(filepath.Dir(netns), &parent) != nil {
+		return false
+	}
+	return st.Dev != parent.Dev // nsfs, not the directory's file system
 }

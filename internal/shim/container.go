@@ -59,7 +59,7 @@ type execDefaults struct {
 // startInstance creates and starts instance number restart of c. On a
 // create failure it returns (nil, waiting reason, err) with nothing left
 // behind; on a start failure it returns (inst, "", err), also cleaned up.
-func (s *shim) startInstance(c *ctr, restart int) (*instance, string, error) {
+func (s *shim) startInstance(c *ctr, restart int, ready chan struct{}) (*instance, string, error) {
 	spec := c.spec
 	img, reason, err := s.ensureImage(c, restart)
 	if err != nil {
@@ -130,7 +130,7 @@ func (s *shim) startInstance(c *ctr, restart int) (*instance, string, error) {
 	s.event(corev1.EventTypeNormal, "Created", objectOf(c), "Created container: "+spec.Name)
 	if err := s.runInstance(inst, runtime.Process{
 		Args: args, Env: env, Cwd: cwd, UID: user.UID, GID: user.GID, AdditionalGIDs: user.AdditionalGIDs,
-	}); err != nil {
+	}, ready); err != nil {
 		return inst, "", err
 	}
 	ok = true
@@ -167,7 +167,7 @@ func (s *shim) containerSpec(inst *instance, rootfs string) *runtime.Spec {
 
 // runInstance starts the instance's init with its output going to the log
 // file. The keeper holds a spare read end of both output pipes.
-func (s *shim) runInstance(inst *instance, p runtime.Process) error {
+func (s *shim) runInstance(inst *instance, p runtime.Process, ready chan struct{}) error {
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		return fmt.Errorf("create stdout pipe: %w", err)
@@ -200,8 +200,8 @@ func (s *shim) runInstance(inst *instance, p runtime.Process) error {
 	if err != nil {
 		return err
 	}
-	if s.waitNetwork() != nil {
-		err = errStopping // the pod is being stopped for it
+	if s.waitNetwork(ready) != nil {
+		err = errStopping // the pod is being stopped (for it, maybe)
 	} else {
 		err = inst.lc.Release(proc)
 	}

@@ -111,10 +111,11 @@ func (s *shim) startCtr(c *ctr) {
 	restart := c.runs
 	c.runs++
 	c.sandboxRuns++
+	ready := s.netReady // this sandbox's network
 	s.workers.Add(1)
 	go func() {
 		defer s.workers.Done()
-		inst, reason, err := s.startInstance(c, restart)
+		inst, reason, err := s.startInstance(c, restart, ready)
 		s.send(startedEv{c: c, inst: inst, reason: reason, err: err})
 	}()
 }

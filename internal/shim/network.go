@@ -23,34 +23,36 @@ func usesCNI(rec *podstate.Record) bool {
 }
 
 // startNetwork attaches the pod's pinned network namespace to its CNI
-// network in the background: containers are prepared meanwhile and wait
-// for it (waitNetwork) before they start, pause does not. A pod without
-// CNI is ready at once.
+// network in the background: containers are set up meanwhile and wait for
+// it (waitNetwork) before their programs start, pause does not. A pod
+// without CNI is ready at once. A stop of the pod (pullCtx) cancels the
+// attachment.
 func (s *shim) startNetwork() {
-	s.netReady = make(chan struct{})
+	ready := make(chan struct{})
+	s.netReady, s.netErr, s.podIPs = ready, nil, nil
 	if !usesCNI(s.rec) {
-		s.netErr, s.podIPs = nil, nil
-		close(s.netReady)
+		close(ready)
 		return
 	}
+	ctx := s.pullCtx
 	s.workers.Add(1)
 	go func() {
 		defer s.workers.Done()
-		err := s.attachNetwork()
-		s.netErr = err
-		close(s.netReady)
-		s.send(networkEv{err: err})
+		ips, err := s.attachNetwork(ctx)
+		s.netErr = err // read only after ready is closed
+		close(ready)
+		s.send(networkEv{ready: ready, ips: ips, err: err})
 	}()
 }
 
 // attachNetwork runs the CNI ADD and writes /etc/hosts with the pod's
-// addresses (containers bind-mount it when they start, after this).
-func (s *shim) attachNetwork() error {
+// addresses (containers bind-mount it; their programs start after this).
+func (s *shim) attachNetwork(ctx context.Context) ([]string, error) {
 	opts := *s.rec.CNI
 	opts.Start = s.startChild
-	net, err := cni.Load(opts)
+	net, err := cni.Inspect(opts) // the CLI wrote podbox's default if it was missing
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// From here on a DEL is due, even if this shim dies half way: what it
 	// needs beyond libcni's cache (written only once the ADD is whole) is
@@ -58,25 +60,34 @@ func (s *shim) attachNetwork() error {
 	ports := PortMappings(s.pod)
 	rec, _ := json.Marshal(networkRecord{Network: net.Name(), Ports: ports})
 	if err := os.WriteFile(s.dir.NetworkFile(), rec, 0o600); err != nil {
-		return fmt.Errorf("record the pod's network attachment: %w", err)
+		return nil, fmt.Errorf("record the pod's network attachment: %w", err)
 	}
-	ips, err := net.Add(s.ctx, string(s.pod.UID), netnsPath(s.dir), ports)
+	ctx, cancel := context.WithTimeout(ctx, networkTimeout)
+	defer cancel()
+	addrs, err := net.Add(ctx, string(s.pod.UID), netnsPath(s.dir), ports)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	s.podIPs = s.podIPs[:0]
-	for _, ip := range ips {
-		s.podIPs = append(s.podIPs, ip.String())
+	var ips []string
+	for _, ip := range addrs {
+		ips = append(ips, ip.String())
 	}
-	s.log.Debug("timing: network attached", "ips", strings.Join(s.podIPs, ","), "t", time.Since(s.startTime.Time).String())
-	return s.writeHosts()
+	s.log.Debug("timing: network attached", "ips", strings.Join(ips, ","), "t", time.Since(s.startTime.Time).String())
+	return ips, s.writeHosts(ips)
 }
 
+// networkTimeout bounds a CNI ADD (plugins waiting on a lock, a hung
+// IPAM).
+const networkTimeout = 2 * time.Minute
+
 // waitNetwork waits until the pod's network is attached; it fails if that
-// failed (the pod is then being stopped).
-func (s *shim) waitNetwork() error {
-	<-s.netReady
-	return s.netErr
+// failed or the pod is being stopped.
+func (s *shim) waitNetwork(ready chan struct{}) error {
+	<-ready
+	if s.netErr != nil {
+		return s.netErr
+	}
+	return s.pullCtx.Err()
 }
 
 // detachNetwork runs the CNI DEL of the pod's attachment (from libcni's
@@ -92,6 +103,9 @@ func detachNetwork(dir podstate.Dir, rec *podstate.Record, start func(*exec.Cmd)
 	}
 	var nr networkRecord
 	_ = json.Unmarshal(data, &nr) // a torn record: DEL without its ports
+	// Plugins a killed shim left running would finish their ADD after
+	// the DEL.
+	cni.KillPlugins(string(rec.Pod.UID))
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	opts := *rec.CNI
@@ -129,16 +143,29 @@ func PortMappings(pod *corev1.Pod) []cni.PortMapping {
 	return out
 }
 
-// networkEv reports the end of the CNI ADD.
-type networkEv struct{ err error }
+// networkEv reports the end of the CNI ADD of the sandbox whose netReady
+// is ready.
+type networkEv struct {
+	ready chan struct{}
+	ips   []string
+	err   error
+}
 
-// handle marks the sandbox ready to start containers, or, when the network
-// could not be attached, fails the pod's start (the CLI still waits) or
-// stops the pod (a sandbox made again), as a failed sandbox creation.
+// handle records the pod's addresses and marks the sandbox ready to start
+// containers, or, when the network could not be attached, fails the pod's
+// start (the CLI still waits) or stops the pod (a sandbox made again), as a
+// failed sandbox creation. The end of an earlier sandbox's ADD is ignored.
 func (e networkEv) handle(s *shim) {
+	if e.ready != s.netReady {
+		return
+	}
 	if e.err == nil {
+		s.podIPs = e.ips
 		s.setCondition(corev1.PodReadyToStartContainers, true, "", "")
 		return
+	}
+	if s.stopping || s.recreating {
+		return // cancelled by the stop
 	}
 	s.log.Error("attach pod network", "err", e.err)
 	s.event(corev1.EventTypeWarning, "FailedCreatePodSandBox", "", "Failed to create pod sandbox: "+e.err.Error())

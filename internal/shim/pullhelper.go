@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 
 	"github.com/podbox/podbox/image"
@@ -37,9 +37,9 @@ func IsPullHelper() bool { return len(os.Args) > 1 && os.Args[1] == PullHelperAr
 // when the pod was run) and returns the image from the store. Cancelling
 // ctx kills the helper; what a killed pull staged is removed by the store.
 func (s *shim) pullVia(ctx context.Context, name string) (*image.Image, error) {
-	bin := s.rec.PullBinary
+	bin := pullProgram(s.rec.PullBinary)
 	if bin == "" {
-		return nil, errors.New("no program to pull with was recorded for this pod (it was run by an older podbox)")
+		return nil, fmt.Errorf("no program to pull with: %q (the program that ran the pod) is gone, and no podbox is installed next to the shim or in $PATH", s.rec.PullBinary)
 	}
 	cmd := exec.Command(bin, PullHelperArg, string(s.dir), name)
 	cmd.Args[0] = "podbox-pull"
@@ -91,3 +91,22 @@ func (e *pullError) Error() string { return e.msg }
 // Is makes errors.Is(err, image.ErrInvalidName) hold for a name that does
 // not parse.
 func (e *pullError) Is(target error) bool { return e.invalidName && target == image.ErrInvalidName }
+
+// pullProgram is the program a shim pulls with: the one that ran the pod,
+// else podbox next to the shim or in $PATH (the one that ran the pod may
+// be gone: `go run`, an uninstall).
+func pullProgram(recorded string) string {
+	candidates := []string{recorded}
+	if exe, err := os.Executable(); err == nil {
+		candidates = append(candidates, filepath.Join(filepath.Dir(exe), "podbox"))
+	}
+	if p, err := exec.LookPath("podbox"); err == nil {
+		candidates = append(candidates, p)
+	}
+	for _, c := range candidates {
+		if st, err := os.Stat(c); c != "" && err == nil && st.Mode().IsRegular() && st.Mode()&0o111 != 0 {
+			return c
+		}
+	}
+	return ""
+}

@@ -137,6 +137,14 @@ func (s *shim) reattachSandbox(sup *podstate.Supervisor) bool {
 			break
 		}
 	}
+	if usesCNI(s.rec) {
+		// An ADD the dead shim had not finished: the network is made again
+		// with the sandbox (the DEL undoes what it did).
+		if _, err := os.Stat(s.dir.NetworkFile()); err != nil || len(s.podIPs) == 0 {
+			s.log.Error("the pod's network attachment did not finish")
+			ok = false
+		}
+	}
 	s.shm = "/dev/shm"
 	if !pod.Spec.HostIPC {
 		s.shm = s.dir.ShmDir()

@@ -156,8 +156,8 @@ func (s *shim) etcPaths() {
 
 // writeHosts writes the pod's /etc/hosts again, with its addresses, in
 // place (containers bind-mount the file).
-func (s *shim) writeHosts() error {
-	if err := os.WriteFile(s.etc.hosts, HostsFile(s.pod, s.hostname, s.podIPs), 0o644); err != nil {
+func (s *shim) writeHosts(ips []string) error {
+	if err := os.WriteFile(s.etc.hosts, HostsFile(s.pod, s.hostname, ips), 0o644); err != nil {
 		return fmt.Errorf("write pod hosts: %w", err)
 	}
 	return nil

@@ -40,6 +40,11 @@ const (
 	KeeperArg = "keep"
 )
 
+// Protocol is the version of what a shim understands of a pod's record,
+// which it reports when the pod is up: a CLI refuses an older shim (one
+// that would ignore the pod's network, say). 2: CNI networks, pull helper.
+const Protocol = 2
+
 // IsShim reports whether this process was started as a pod shim.
 func IsShim() bool {
 	return len(os.Args) > 1 && os.Args[1] == Arg && os.Getenv(EnvPodDir) != ""
@@ -190,7 +195,7 @@ func reportReady(ready *os.File, err error) {
 	if ready == nil {
 		return
 	}
-	msg := "ok\n"
+	msg := fmt.Sprintf("ok %d\n", Protocol)
 	if err != nil {
 		// One line: the CLI reads one (a plugin's or iptables' message
 		// may span several).
@@ -287,8 +292,7 @@ func (s *shim) run() int {
 		s.event(corev1.EventTypeNormal, "Scheduled", "", fmt.Sprintf("Successfully assigned %s/%s to %s", s.pod.Namespace, s.pod.Name, s.pod.Spec.NodeName))
 		if err := s.createSandbox(); err != nil {
 			s.log.Error("create sandbox", "err", err)
-			<-s.netReady
-			s.teardownSandbox()
+			s.teardownSandbox() // waits for a network attachment under way
 			reportReady(s.ready, err)
 			return 1
 		}
