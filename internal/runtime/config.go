@@ -61,12 +61,17 @@ func NewConfig(s *Spec) (*configs.Config, error) {
 		c.MaskPaths = maskedPaths
 		c.ReadonlyPaths = readonlyPaths
 	}
-	if s.Seccomp && SeccompSupported() {
-		sc, err := defaultSeccomp(caps, SeccompArches(s.ImageArch))
+	if s.Seccomp && !s.Privileged {
+		sc, err := seccompFor(s, caps)
 		if err != nil {
 			return nil, fmt.Errorf("container spec %q: %w", s.ID, err)
 		}
 		c.Seccomp = sc
+	}
+	if s.Privileged {
+		if err := privileged(c); err != nil {
+			return nil, fmt.Errorf("container spec %q: %w", s.ID, err)
+		}
 	}
 	return c, nil
 }

@@ -38,6 +38,13 @@ type Spec struct {
 	NofileLimit uint64
 	// CgroupNS gives the container its own cgroup namespace.
 	CgroupNS bool
+	// Privileged is containerd's privileged mode: every capability of the
+	// bounding set, every host device, /sys and /sys/fs/cgroup read-write,
+	// and neither masked paths nor seccomp, whatever Masked and Seccomp say.
+	Privileged bool
+	// SeccompProfile is a seccomp profile (OCI or Docker JSON) to apply
+	// instead of the default one when Seccomp is set.
+	SeccompProfile []byte
 }
 
 // Namespaces says, per namespace, whether the container joins a pinned one,
