@@ -41,12 +41,6 @@ var unsupported = []unsupportedRule{
 	{feature: "pod-level resources", pod: podField("resources", func(s *corev1.PodSpec) bool { return s.Resources != nil && !isEmpty(reflect.ValueOf(*s.Resources)) })},
 	{feature: "setHostnameAsFQDN", pod: podField("setHostnameAsFQDN", func(s *corev1.PodSpec) bool { return s.SetHostnameAsFQDN != nil && *s.SetHostnameAsFQDN })},
 	{feature: "hostnameOverride", pod: podField("hostnameOverride", func(s *corev1.PodSpec) bool { return s.HostnameOverride != nil && *s.HostnameOverride != "" })},
-	{feature: "pod securityContext", pod: func(pod *corev1.Pod) field.ErrorList {
-		if pod.Spec.SecurityContext == nil {
-			return nil
-		}
-		return forbiddenSetFields(reflect.ValueOf(*pod.Spec.SecurityContext), field.NewPath("spec", "securityContext"), notYet)
-	}},
 	{feature: "windows pods", pod: func(pod *corev1.Pod) field.ErrorList {
 		if os := pod.Spec.OS; os != nil && os.Name == corev1.Windows {
 			return forbidden(field.NewPath("spec", "os", "name"), "podbox runs Linux pods only")
@@ -76,12 +70,6 @@ var unsupported = []unsupportedRule{
 			return forbidden(path.Child("resources"), notYet+" (set: "+strings.Join(set, ", ")+")")
 		}
 		return nil
-	}},
-	{feature: "container securityContext", container: func(_ *corev1.Pod, c *corev1.Container, path *field.Path, _ bool) field.ErrorList {
-		if c.SecurityContext == nil {
-			return nil
-		}
-		return forbiddenSetFields(reflect.ValueOf(*c.SecurityContext), path.Child("securityContext"), notYet)
 	}},
 	{feature: "stdin", container: containerField("stdin", func(c *corev1.Container) bool { return c.Stdin })},
 	{feature: "stdinOnce", container: containerField("stdinOnce", func(c *corev1.Container) bool { return c.StdinOnce })},
@@ -149,16 +137,6 @@ func containerField(name string, set func(*corev1.Container) bool) func(*corev1.
 		}
 		return nil
 	}
-}
-
-// forbiddenSetFields refuses each field of struct v that is set (non-zero, or a non-empty
-// slice or map), by its JSON name.
-func forbiddenSetFields(v reflect.Value, path *field.Path, detail string) field.ErrorList {
-	var errs field.ErrorList
-	for _, name := range setFieldNames(v) {
-		errs = append(errs, field.Forbidden(path.Child(name), detail))
-	}
-	return errs
 }
 
 // setFieldNames lists the JSON names of the fields of struct v that are set.

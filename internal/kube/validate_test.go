@@ -305,9 +305,6 @@ var unsupportedCases = []struct {
 		"spec.setHostnameAsFQDN: Forbidden: not supported by podbox yet"},
 	{"hostnameOverride", func(p *corev1.Pod) { p.Spec.HostnameOverride = ptr("box") },
 		"spec.hostnameOverride: Forbidden: not supported by podbox yet"},
-	{"pod securityContext", func(p *corev1.Pod) {
-		p.Spec.SecurityContext = &corev1.PodSecurityContext{RunAsUser: ptr(int64(1000)), SupplementalGroups: []int64{5}}
-	}, "spec.securityContext.runAsUser: Forbidden: not supported by podbox yet"},
 	{"windows pods", func(p *corev1.Pod) { p.Spec.OS = &corev1.PodOS{Name: corev1.Windows} },
 		"spec.os.name: Forbidden: podbox runs Linux pods only"},
 	{"volumeMounts", func(p *corev1.Pod) {
@@ -337,9 +334,6 @@ var unsupportedCases = []struct {
 	{"resources", func(p *corev1.Pod) {
 		p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: mustQuantity("64Mi")}
 	}, "spec.containers[0].resources: Forbidden: not supported by podbox yet (set: limits, requests)"},
-	{"container securityContext", func(p *corev1.Pod) {
-		p.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{Privileged: ptr(true)}
-	}, "spec.containers[0].securityContext.privileged: Forbidden: not supported by podbox yet"},
 	{"stdin", func(p *corev1.Pod) { p.Spec.Containers[0].Stdin = true },
 		"spec.containers[0].stdin: Forbidden: not supported by podbox yet"},
 	{"stdinOnce", func(p *corev1.Pod) { p.Spec.Containers[0].StdinOnce = true },
