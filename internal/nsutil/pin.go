@@ -30,6 +30,9 @@ type PinOptions struct {
 	// a container sethostname()ing in the shared namespace would change it for
 	// every container of the pod).
 	Hostname string
+	// Sysctls are set in the new network and IPC namespaces (the caller
+	// checked that each belongs to one of them).
+	Sysctls []Sysctl
 }
 
 // Pin creates new network, IPC and UTS namespaces as opts selects, sets the
@@ -79,7 +82,7 @@ func Pin(dir string, opts PinOptions) (err error) {
 			errc <- err
 			return
 		}
-		err = pinOnThisThread(dir, flags, names, opts.Hostname)
+		err = pinOnThisThread(dir, flags, names, opts)
 		if restoreNamespaces(orig) {
 			runtime.UnlockOSThread()
 		}
@@ -119,7 +122,8 @@ func restoreNamespaces(fds map[string]int) bool {
 	return ok
 }
 
-func pinOnThisThread(dir string, flags int, names []string, hostname string) error {
+func pinOnThisThread(dir string, flags int, names []string, opts PinOptions) error {
+	hostname := opts.Hostname
 	if err := unix.Unshare(flags); err != nil {
 		return fmt.Errorf("unshare pod namespaces: %w", err)
 	}
@@ -132,6 +136,9 @@ func pinOnThisThread(dir string, flags int, names []string, hostname string) err
 		if err := loopbackUp(); err != nil {
 			return err
 		}
+	}
+	if err := setSysctls(opts.Sysctls); err != nil {
+		return err
 	}
 	for _, n := range names {
 		src := "/proc/thread-self/ns/" + n
