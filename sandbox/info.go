@@ -26,11 +26,16 @@ type Info struct {
 	// ShimBinary is the pod shim program; empty: none is installed, and
 	// this program serves as the shim (ShimError says why, if it is
 	// configured but unusable).
-	ShimBinary   string              `json:"shimBinary,omitempty"`
-	ShimError    string              `json:"shimError,omitempty"`
-	Seccomp      bool                `json:"seccomp"`
-	Capabilities []string            `json:"boundingCapabilities"`
-	CNIPlugins   map[string][]string `json:"cniPlugins"`
+	ShimBinary string `json:"shimBinary,omitempty"`
+	ShimError  string `json:"shimError,omitempty"`
+	Seccomp    bool   `json:"seccomp"`
+	// SeccompDefault is the profile containers get when they name none
+	// (RuntimeDefault; a kubelet's default is Unconfined), and
+	// SeccompProfileRoot where Localhost profiles are looked up.
+	SeccompDefault     string              `json:"seccompDefault"`
+	SeccompProfileRoot string              `json:"seccompProfileRoot"`
+	Capabilities       []string            `json:"boundingCapabilities"`
+	CNIPlugins         map[string][]string `json:"cniPlugins"`
 	// Network is the CNI network pods join: its name, configuration file
 	// and the plugins it runs; NetworkError says what is wrong with it
 	// (a missing plugin, no configuration).
@@ -43,15 +48,17 @@ type Info struct {
 // Info reports the runtime's paths and what the host offers.
 func (r *Runtime) Info() Info {
 	in := Info{
-		Version:       Version,
-		CgroupVersion: cgroups.Mode(),
-		CgroupParent:  r.opts.CgroupParent,
-		Root:          r.opts.Root,
-		State:         r.opts.State,
-		LogDir:        r.opts.LogDir,
-		ImageStore:    r.store.Dir(),
-		Seccomp:       runtime.SeccompSupported(),
-		CNIPlugins:    map[string][]string{},
+		Version:            Version,
+		CgroupVersion:      cgroups.Mode(),
+		CgroupParent:       r.opts.CgroupParent,
+		Root:               r.opts.Root,
+		State:              r.opts.State,
+		LogDir:             r.opts.LogDir,
+		ImageStore:         r.store.Dir(),
+		Seccomp:            runtime.SeccompSupported(),
+		SeccompDefault:     "RuntimeDefault",
+		SeccompProfileRoot: r.opts.SeccompProfileRoot,
+		CNIPlugins:         map[string][]string{},
 	}
 	var u unix.Utsname
 	if unix.Uname(&u) == nil {

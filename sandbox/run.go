@@ -32,6 +32,9 @@ func (r *Runtime) Run(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error)
 	if err != nil {
 		return nil, err
 	}
+	if err := r.checkSeccompProfiles(pod); err != nil {
+		return nil, err
+	}
 	pause, err := r.pauseBinary()
 	if err != nil {
 		return nil, err
@@ -67,6 +70,7 @@ func (r *Runtime) Run(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error)
 		PauseBinary: pause, BackOffBase: r.opts.BackOffBase, BackOffMax: r.opts.BackOffMax,
 		Pull: r.pullConfig(), Prepulled: r.prePull(ctx, pod), ShimEnv: credentialEnv(),
 		PullBinary: self, ShimBinary: shimBin, CNI: network,
+		SeccompProfileRoot: r.opts.SeccompProfileRoot,
 	}
 	// Held until the shim reports: a delete or stop of this name waits.
 	nameLock, err := r.roots.LockName(ctx, pod.Namespace, pod.Name)

@@ -57,6 +57,10 @@ type Options struct {
 	BackOffBase, BackOffMax time.Duration
 	// Logger receives the library's diagnostics; nil discards them.
 	Logger *slog.Logger
+	// SeccompProfileRoot holds the seccomp profiles pods name with
+	// seccompProfile type Localhost (localhostProfile is relative to it),
+	// as the kubelet's /var/lib/kubelet/seccomp. Default <Root>/seccomp.
+	SeccompProfileRoot string
 
 	// AuthFile is the registry credentials file (default: containers/image's
 	// search, as podman and skopeo: $REGISTRY_AUTH_FILE,
@@ -121,6 +125,10 @@ func Open(opts Options) (*Runtime, error) {
 	opts.Root, _ = filepath.Abs(opts.Root)
 	opts.State, _ = filepath.Abs(opts.State)
 	opts.LogDir, _ = filepath.Abs(opts.LogDir)
+	if opts.SeccompProfileRoot == "" {
+		opts.SeccompProfileRoot = filepath.Join(opts.Root, "seccomp")
+	}
+	opts.SeccompProfileRoot, _ = filepath.Abs(opts.SeccompProfileRoot)
 	store, err := image.Open(image.Options{Root: opts.Root})
 	if err != nil {
 		return nil, fmt.Errorf("open runtime: %w", err)

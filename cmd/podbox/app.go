@@ -54,6 +54,8 @@ func newApp() *cli.App {
 				Usage: "registries.conf (mirrors, insecure registries; default /etc/containers/registries.conf)"},
 			&cli.StringFlag{Name: "registries-conf-dir", Usage: "registries.conf.d directory"},
 			&cli.StringFlag{Name: "signature-policy", Usage: "policy.json (default /etc/containers/policy.json)"},
+			&cli.StringFlag{Name: "seccomp-profile-root", EnvVars: []string{"PODBOX_SECCOMP_PROFILE_ROOT"},
+				Usage: "directory of the seccomp profiles pods name with type Localhost (default <root>/seccomp)"},
 			namespaceFlag(),
 		},
 		Commands: []*cli.Command{
@@ -84,22 +86,23 @@ func openRuntime(c *cli.Context) (*sandbox.Runtime, error) {
 		return nil, fmt.Errorf("podbox needs root (it creates namespaces, mounts and cgroups): run it with sudo")
 	}
 	return sandbox.Open(sandbox.Options{
-		Root:              c.String("root"),
-		State:             c.String("state"),
-		LogDir:            c.String("log-dir"),
-		PauseBinary:       c.String("pause"),
-		ShimBinary:        c.String("shim"),
-		CgroupParent:      c.String("cgroup-parent"),
-		CNIConfDir:        c.String("cni-conf-dir"),
-		CNIPluginDirs:     filepath.SplitList(c.String("cni-bin-dir")),
-		Network:           c.String("network"),
-		BackOffBase:       c.Duration("backoff-base"),
-		BackOffMax:        c.Duration("backoff-max"),
-		AuthFile:          globalString(c, "authfile"),
-		RegistriesConf:    c.String("registries-conf"),
-		RegistriesConfDir: c.String("registries-conf-dir"),
-		SignaturePolicy:   c.String("signature-policy"),
-		PullProgress:      pullProgress(c),
+		Root:               c.String("root"),
+		State:              c.String("state"),
+		LogDir:             c.String("log-dir"),
+		PauseBinary:        c.String("pause"),
+		ShimBinary:         c.String("shim"),
+		CgroupParent:       c.String("cgroup-parent"),
+		CNIConfDir:         c.String("cni-conf-dir"),
+		CNIPluginDirs:      filepath.SplitList(c.String("cni-bin-dir")),
+		Network:            c.String("network"),
+		BackOffBase:        c.Duration("backoff-base"),
+		BackOffMax:         c.Duration("backoff-max"),
+		AuthFile:           globalString(c, "authfile"),
+		RegistriesConf:     c.String("registries-conf"),
+		RegistriesConfDir:  c.String("registries-conf-dir"),
+		SignaturePolicy:    c.String("signature-policy"),
+		PullProgress:       pullProgress(c),
+		SeccompProfileRoot: c.String("seccomp-profile-root"),
 	})
 }
 

@@ -34,6 +34,9 @@ func infoCommand() *cli.Command {
 			fmt.Printf("kernel:         %s\n", in.Kernel)
 			fmt.Printf("cgroups:        %s (parent %s)\n", in.CgroupVersion, in.CgroupParent)
 			fmt.Printf("seccomp:        %v\n", in.Seccomp)
+			if in.Seccomp {
+				fmt.Printf("  default:      %s (profiles in %s)\n", in.SeccompDefault, in.SeccompProfileRoot)
+			}
 			fmt.Printf("root:           %s\n", in.Root)
 			fmt.Printf("state:          %s\n", in.State)
 			fmt.Printf("log dir:        %s\n", in.LogDir)

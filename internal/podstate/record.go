@@ -48,6 +48,9 @@ type Record struct {
 	// that start uses it instead of pulling again (one registry contact per
 	// start, as on a node), if it is recent.
 	Prepulled map[string]Prepulled `json:"prepulled,omitempty"`
+	// SeccompProfileRoot is where the pod's Localhost seccomp profiles
+	// are, by the name the pod gives them.
+	SeccompProfileRoot string `json:"seccompProfileRoot,omitempty"`
 }
 
 // PullConfig is the part of image.PullOptions a pod's shim reuses.

@@ -48,6 +48,7 @@ type instance struct {
 	cleaned     chan struct{} // closed once an exited instance is cleaned up
 	copies      sync.WaitGroup
 	exec        execDefaults
+	security    security
 }
 
 type execDefaults struct {
@@ -98,9 +99,12 @@ func (s *shim) startInstance(c *ctr, restart int, ready chan struct{}) (*instanc
 	if err != nil {
 		return nil, "CreateContainerError", err
 	}
-	user, err := runtime.ResolveUser(rootfs, img.Config.Config.User)
+	user, err := s.containerUser(spec, rootfs, img.Config.Config.User)
 	if err != nil {
 		return nil, "CreateContainerConfigError", err
+	}
+	if inst.security, err = s.containerSecurity(spec); err != nil {
+		return nil, "CreateContainerError", err
 	}
 	env := kube.Env(spec, img.Config.Config.Env, []string{"HOSTNAME=" + s.hostname})
 	if !hasEnv(env, "PATH") {
@@ -150,7 +154,7 @@ func (s *shim) containerSpec(inst *instance, rootfs string) *runtime.Spec {
 	default:
 		ns.PID = runtime.NS{}
 	}
-	return &runtime.Spec{
+	sp := &runtime.Spec{
 		ImageArch:       inst.imageArch,
 		ID:              inst.id,
 		Rootfs:          rootfs,
@@ -163,6 +167,8 @@ func (s *shim) containerSpec(inst *instance, rootfs string) *runtime.Spec {
 		Masked:          true,
 		CgroupNS:        cgroups.V2(),
 	}
+	inst.security.apply(sp)
+	return sp
 }
 
 // runInstance starts the instance's init with its output going to the log
