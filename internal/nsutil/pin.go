@@ -21,6 +21,8 @@ const (
 	IPC = "ipc"
 	UTS = "uts"
 	PID = "pid"
+	// Sys is where the network namespace's sysfs is mounted (PinOptions.Sysfs).
+	Sys = "sys"
 )
 
 // PinOptions selects which namespaces Pin creates.
@@ -33,6 +35,12 @@ type PinOptions struct {
 	// Sysctls are set in the new network and IPC namespaces (the caller
 	// checked that each belongs to one of them).
 	Sysctls []Sysctl
+	// Sysfs mounts the new network namespace's sysfs read-write on
+	// dir/sys, for the pod's life. A network namespace has one sysfs,
+	// read-only if its first mount was: with this, privileged containers
+	// get a writable /sys whatever the order the pod's containers mount it
+	// in (the others still mount it read-only).
+	Sysfs bool
 }
 
 // Pin creates new network, IPC and UTS namespaces as opts selects, sets the
@@ -140,6 +148,11 @@ func pinOnThisThread(dir string, flags int, names []string, opts PinOptions) err
 	if err := setSysctls(opts.Sysctls); err != nil {
 		return err
 	}
+	if opts.Sysfs && flags&unix.CLONE_NEWNET != 0 {
+		if err := mountSysfs(filepath.Join(dir, Sys)); err != nil {
+			return err
+		}
+	}
 	for _, n := range names {
 		src := "/proc/thread-self/ns/" + n
 		dst := filepath.Join(dir, n)
@@ -198,7 +211,7 @@ func createTarget(path string) error {
 // It is idempotent: what is already gone is not an error.
 func Unpin(dir string) error {
 	var errs []error
-	for _, n := range []string{Net, IPC, UTS, PID} {
+	for _, n := range []string{Net, IPC, UTS, PID, Sys} {
 		errs = append(errs, unpin(filepath.Join(dir, n)))
 	}
 	if err := removeBusy(dir, os.Remove); err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -37,3 +37,15 @@ func setSysctls(sysctls []Sysctl) error {
 	}
 	return nil
 }
+
+// mountSysfs mounts the calling thread's network namespace's sysfs
+// read-write on dir (created).
+func mountSysfs(dir string) error {
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		return fmt.Errorf("mount the pod's sysfs: %w", err)
+	}
+	if err := unix.Mount("sysfs", dir, "sysfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		return fmt.Errorf("mount the pod's sysfs on %s: %w", dir, err)
+	}
+	return nil
+}

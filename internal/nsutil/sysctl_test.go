@@ -66,3 +66,29 @@ func TestPinSysctlError(t *testing.T) {
 		}
 	}
 }
+
+// Sysfs: the pod's network namespace's sysfs is mounted read-write on
+// dir/sys until Unpin.
+func TestPinSysfs(t *testing.T) {
+	testutil.RequireRoot(t)
+	dir := filepath.Join(t.TempDir(), "ns")
+	t.Cleanup(func() { _ = Unpin(dir) })
+	if err := Pin(dir, PinOptions{Net: true, Sysfs: true}); err != nil {
+		t.Fatalf("Pin: %v", err)
+	}
+	var st unix.Statfs_t
+	if err := unix.Statfs(filepath.Join(dir, Sys), &st); err != nil || st.Type != unix.SYSFS_MAGIC || st.Flags&unix.ST_RDONLY != 0 {
+		t.Errorf("%s: statfs %+v, %v; want a writable sysfs", filepath.Join(dir, Sys), st, err)
+	}
+	// The network namespace's own: its lo only, not the host's interfaces.
+	ents, err := os.ReadDir(filepath.Join(dir, Sys, "class", "net"))
+	if err != nil || len(ents) != 1 || ents[0].Name() != "lo" {
+		t.Errorf("class/net of the pod's sysfs: %v, %v; want lo only", ents, err)
+	}
+	if err := Unpin(dir); err != nil {
+		t.Fatal(err)
+	}
+	if m := mountsUnder(t, dir); len(m) > 0 {
+		t.Errorf("left mounted: %v", m)
+	}
+}

@@ -48,7 +48,7 @@ func (s *shim) createSandbox() error {
 	}
 	if err := nsutil.Pin(s.dir.NsDir(), nsutil.PinOptions{
 		Net: !pod.Spec.HostNetwork, IPC: !pod.Spec.HostIPC, UTS: !pod.Spec.HostNetwork, Hostname: s.hostname,
-		Sysctls: podSysctls(pod),
+		Sysctls: podSysctls(pod), Sysfs: hasPrivileged(pod),
 	}); err != nil {
 		return err
 	}

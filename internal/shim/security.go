@@ -160,3 +160,15 @@ func podSysctls(pod *corev1.Pod) []nsutil.Sysctl {
 	}
 	return out
 }
+
+// hasPrivileged reports whether any container of the pod is privileged.
+func hasPrivileged(pod *corev1.Pod) bool {
+	for _, cs := range [][]corev1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
+		for i := range cs {
+			if kube.IsPrivileged(cs[i].SecurityContext) {
+				return true
+			}
+		}
+	}
+	return false
+}
