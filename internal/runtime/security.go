@@ -149,7 +149,7 @@ func privileged(c *configs.Config) error {
 		return err
 	}
 	c.Devices = devs
-	c.Cgroups.Resources.Devices = []*config.Rule{{
+	c.Cgroups.Devices = []*config.Rule{{
 		Type: config.WildcardDevice, Major: config.Wildcard, Minor: config.Wildcard,
 		Permissions: "rwm", Allow: true,
 	}}

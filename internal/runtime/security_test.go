@@ -78,7 +78,7 @@ func TestNewConfigPrivileged(t *testing.T) {
 	if c.MaskPaths != nil || c.ReadonlyPaths != nil || c.Seccomp != nil {
 		t.Errorf("masked %v read-only %v seccomp %v: want none", c.MaskPaths, c.ReadonlyPaths, c.Seccomp != nil)
 	}
-	rules := c.Cgroups.Resources.Devices
+	rules := c.Cgroups.Devices
 	if len(rules) != 1 || rules[0].Type != config.WildcardDevice || !rules[0].Allow || rules[0].Permissions != "rwm" {
 		t.Errorf("device rules %+v, want allow all", rules)
 	}
