@@ -104,10 +104,15 @@ spec: {containers: [{name: a, image: localhost/busybox:1.36, command: [sleep, "1
 func TestCLIInfoAndVersion(t *testing.T) {
 	c := newCLI(t)
 	out := c.ok("", "info")
-	for _, want := range []string{"cgroups:", "seccomp:        true", "image store:    " + filepath.Join(c.root, "images"), "pause binary:   " + c.pause} {
+	for _, want := range []string{"cgroups:", "seccomp:        true", "image store:    " + filepath.Join(c.root, "images"), "pause binary:   " + c.pause,
+		"  default:      RuntimeDefault (profiles in " + filepath.Join(c.root, "seccomp") + ")"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("info lacks %q:\n%s", want, out)
 		}
+	}
+	profiles := t.TempDir()
+	if out := c.ok("", "--seccomp-profile-root", profiles, "info"); !strings.Contains(out, "(profiles in "+profiles+")") {
+		t.Errorf("info with --seccomp-profile-root %s:\n%s", profiles, out)
 	}
 	if out := c.ok("", "version"); !strings.Contains(out, "github.com/opencontainers/runc: v1.5.2") {
 		t.Errorf("version:\n%s", out)

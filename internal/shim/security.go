@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -124,21 +125,28 @@ func (s *shim) containerUser(c *corev1.Container, rootfs, imageUser string) (run
 	if err != nil {
 		return runtime.User{}, err
 	}
+	add := func(g int64) {
+		gid := uint32(g)
+		if gid == u.GID || slices.Contains(u.AdditionalGIDs, gid) {
+			return
+		}
+		u.AdditionalGIDs = append(u.AdditionalGIDs, gid)
+	}
+	if name, group, ok := strings.Cut(spec, ":"); ok && group != "" {
+		// With a group given, /etc/group memberships are not looked up:
+		// containerd adds the user's all the same.
+		if byName, err := runtime.ResolveUser(rootfs, name); err == nil {
+			for _, g := range byName.AdditionalGIDs {
+				add(int64(g))
+			}
+		}
+	}
 	psc := s.pod.Spec.SecurityContext
 	if psc == nil {
 		return u, nil
 	}
 	if psc.SupplementalGroupsPolicy != nil && *psc.SupplementalGroupsPolicy == corev1.SupplementalGroupsPolicyStrict {
 		u.AdditionalGIDs = nil
-	}
-	add := func(g int64) {
-		gid := uint32(g)
-		for _, have := range u.AdditionalGIDs {
-			if have == gid {
-				return
-			}
-		}
-		u.AdditionalGIDs = append(u.AdditionalGIDs, gid)
 	}
 	if psc.FSGroup != nil {
 		add(*psc.FSGroup)
