@@ -12,7 +12,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-
 // imageRootfs is a rootfs with an /etc/passwd and an /etc/group where app
 // (1000) is also in group tools (50).
 func imageRootfs(t *testing.T) string {
