@@ -78,6 +78,14 @@ spec:
 	if want := []string{"2000", "3000", "4000", "4001"}; !slices.Equal(groups, want) {
 		t.Errorf("id -G = %v, want %v (runAsGroup, fsGroup and supplementalGroups)", groups, want)
 	}
+	p, err := e.rt.Get(context.Background(), "default", "ids")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := statusOf(p.Status.ContainerStatuses, "pod").User; u == nil || u.Linux == nil || u.Linux.UID != 1000 || u.Linux.GID != 3000 ||
+		!slices.Equal(u.Linux.SupplementalGroups, []int64{2000, 3000, 4000, 4001}) {
+		t.Errorf("status user %+v", u)
+	}
 	if out, _ := e.exec("ids", "pod", "id", "-u"); strings.TrimSpace(out) != "1000" {
 		t.Errorf("exec'd id -u = %q, want 1000", out)
 	}
@@ -86,7 +94,7 @@ spec:
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	_, err := e.rt.Wait(ctx, "default", "ids", func(p *corev1.Pod) (bool, error) {
+	_, err = e.rt.Wait(ctx, "default", "ids", func(p *corev1.Pod) (bool, error) {
 		return statusOf(p.Status.ContainerStatuses, "own").State.Terminated != nil &&
 			statusOf(p.Status.ContainerStatuses, "group-only").State.Terminated != nil, nil
 	})

@@ -177,6 +177,7 @@ func (s *shim) setRunning(c *ctr, inst *instance) {
 	c.status.State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(inst.started)}}
 	t := true
 	c.status.Started = &t
+	c.status.User = statusUser(inst.exec.user)
 	c.status.Ready = !c.init
 }
 

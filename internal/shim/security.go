@@ -180,3 +180,15 @@ func hasPrivileged(pod *corev1.Pod) bool {
 	}
 	return false
 }
+
+// statusUser is the identity a container's process runs with, for its
+// status (containerStatuses[].user, as a kubelet with
+// SupplementalGroupsPolicy reports it).
+func statusUser(u runtime.User) *corev1.ContainerUser {
+	groups := []int64{int64(u.GID)}
+	for _, g := range u.AdditionalGIDs {
+		groups = append(groups, int64(g))
+	}
+	slices.Sort(groups)
+	return &corev1.ContainerUser{Linux: &corev1.LinuxContainerUser{UID: int64(u.UID), GID: int64(u.GID), SupplementalGroups: slices.Compact(groups)}}
+}
