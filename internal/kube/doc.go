@@ -21,6 +21,11 @@
 // arguments are built from the container and the image config, and how $(VAR) references
 // are expanded (k8s.io/kubernetes third_party/forked/golang/expansion).
 //
+// EffectiveSecurityContext, NoNewPrivileges, Seccomp and VerifyRunAsNonRoot hold the
+// kubelet's (and containerd's) rules for a container's securityContext: how the pod's and
+// the container's merge, and podbox's hardened defaults (no_new_privs, seccomp
+// RuntimeDefault); SysctlNamespace says which sysctls a pod may set.
+//
 // Everything here is pure: no I/O besides reading the manifest, no logging, no globals
 // that change.
 package kube
