@@ -66,9 +66,6 @@ var unsupported = []unsupportedRule{
 		return errs
 	}},
 	{feature: "envFrom", container: containerField("envFrom", func(c *corev1.Container) bool { return len(c.EnvFrom) > 0 })},
-	{feature: "livenessProbe", container: containerField("livenessProbe", func(c *corev1.Container) bool { return c.LivenessProbe != nil })},
-	{feature: "readinessProbe", container: containerField("readinessProbe", func(c *corev1.Container) bool { return c.ReadinessProbe != nil })},
-	{feature: "startupProbe", container: containerField("startupProbe", func(c *corev1.Container) bool { return c.StartupProbe != nil })},
 	{feature: "lifecycle hooks", container: containerField("lifecycle", func(c *corev1.Container) bool { return c.Lifecycle != nil })},
 	{feature: "resources", container: func(_ *corev1.Pod, c *corev1.Container, path *field.Path, _ bool) field.ErrorList {
 		// One error for the lot: SetDefaults copies limits into requests.

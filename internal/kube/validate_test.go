@@ -191,7 +191,6 @@ var validateCases = []struct {
 			ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}}}}
 	}, []string{
 		"spec.initContainers[0].readinessProbe: Forbidden: may not be set for init containers without restartPolicy=Always",
-		"spec.initContainers[0].readinessProbe: Forbidden: not supported by podbox yet",
 	}},
 	{"bad probes", func(p *corev1.Pod) {
 		p.Spec.Containers[0].LivenessProbe = &corev1.Probe{SuccessThreshold: 2}
@@ -205,8 +204,6 @@ var validateCases = []struct {
 		"spec.containers[0].readinessProbe.exec.command: Required value",
 		"spec.containers[0].readinessProbe.tcpSocket: Forbidden: may not specify more than 1 handler type",
 		"spec.containers[0].readinessProbe.terminationGracePeriodSeconds: Invalid value: 5: must not be set for readinessProbes",
-		"spec.containers[0].livenessProbe: Forbidden: not supported by podbox yet",
-		"spec.containers[0].readinessProbe: Forbidden: not supported by podbox yet",
 	}},
 	{"env valueFrom with value", func(p *corev1.Pod) {
 		p.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "A", Value: "x", ValueFrom: &corev1.EnvVarSource{
@@ -325,12 +322,6 @@ var unsupportedCases = []struct {
 		p.Spec.Containers[0].EnvFrom = []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{
 			LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}}}}
 	}, "spec.containers[0].envFrom: Forbidden: not supported by podbox yet"},
-	{"livenessProbe", func(p *corev1.Pod) { p.Spec.Containers[0].LivenessProbe = execProbe.DeepCopy() },
-		"spec.containers[0].livenessProbe: Forbidden: not supported by podbox yet"},
-	{"readinessProbe", func(p *corev1.Pod) { p.Spec.Containers[0].ReadinessProbe = execProbe.DeepCopy() },
-		"spec.containers[0].readinessProbe: Forbidden: not supported by podbox yet"},
-	{"startupProbe", func(p *corev1.Pod) { p.Spec.Containers[0].StartupProbe = execProbe.DeepCopy() },
-		"spec.containers[0].startupProbe: Forbidden: not supported by podbox yet"},
 	{"lifecycle hooks", func(p *corev1.Pod) {
 		p.Spec.Containers[0].Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 1}}}
 	}, "spec.containers[0].lifecycle: Forbidden: not supported by podbox yet"},

@@ -48,6 +48,8 @@ type instance struct {
 	cleaned     chan struct{} // closed once an exited instance is cleaned up
 	copies      sync.WaitGroup
 	exec        execDefaults
+	probes      *probes  // nil without probes
+	podIPs      []string // the pod's addresses when it started (probes connect to the first)
 }
 
 type execDefaults struct {
@@ -203,6 +205,7 @@ func (s *shim) runInstance(inst *instance, p runtime.Process, ready chan struct{
 	if s.waitNetwork(ready) != nil {
 		err = errStopping // the pod is being stopped (for it, maybe)
 	} else {
+		inst.podIPs = s.netIPs // written before ready was closed
 		err = inst.lc.Release(proc)
 	}
 	if err != nil {

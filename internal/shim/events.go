@@ -160,7 +160,9 @@ func (e startedEv) handle(s *shim) {
 	if s.stopping || s.recreating {
 		s.workers.Add(1)
 		go func() { defer s.workers.Done(); s.killInstance(e.inst, 0) }()
+		return
 	}
+	s.startProbes(c, e.inst)
 }
 
 // setRunning records a new live instance of c.
@@ -175,9 +177,11 @@ func (s *shim) setRunning(c *ctr, inst *instance) {
 	c.status.ImageID = inst.imageID
 	c.status.Image = inst.imageName
 	c.status.State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(inst.started)}}
-	t := true
-	c.status.Started = &t
-	c.status.Ready = !c.init
+	// Started and ready at once unless a startup or readiness probe says
+	// otherwise (probeEv).
+	started := c.spec.StartupProbe == nil
+	c.status.Started = &started
+	c.status.Ready = !c.init && started && c.spec.ReadinessProbe == nil
 }
 
 func (e exitedEv) handle(s *shim) {

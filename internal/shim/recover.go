@@ -261,6 +261,19 @@ func (s *shim) adopt(c *ctr, pi *podstate.Instance, ex *podstate.ExecDefaults) b
 	}
 	c.inst = inst
 	c.exec = &execInfo{id: inst.id, logPath: inst.logPath}
+	inst.podIPs = s.podIPs
+	if running {
+		// As a restarted kubelet does: readiness and startup are probed
+		// again from their initial results.
+		if c.spec.StartupProbe != nil {
+			f := false
+			c.status.Started = &f
+		}
+		if c.spec.StartupProbe != nil || c.spec.ReadinessProbe != nil {
+			c.status.Ready = false
+		}
+		s.startProbes(c, inst)
+	}
 	s.workers.Add(1)
 	go func() { defer s.workers.Done(); s.wait(c, inst) }()
 	return running

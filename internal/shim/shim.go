@@ -72,9 +72,11 @@ type shim struct {
 	pauseP   *runtime.Proc
 
 	// The pod's network: netReady is closed once the CNI ADD is done
-	// (netErr, podIPs are set before).
+	// (netErr and netIPs are set before; podIPs, the loop's copy, by the
+	// network event).
 	netReady chan struct{}
 	netErr   error
+	netIPs   []string
 	podIPs   []string
 
 	pauseLaunched bool          // launchPause was called (by the loop)
