@@ -268,7 +268,6 @@ func TestValidateAllAtOnce(t *testing.T) {
 	}
 }
 
-var execProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}}
 
 var unsupportedCases = []struct {
 	feature string
