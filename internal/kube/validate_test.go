@@ -268,7 +268,6 @@ func TestValidateAllAtOnce(t *testing.T) {
 	}
 }
 
-
 var unsupportedCases = []struct {
 	feature string
 	mutate  func(*corev1.Pod)
