@@ -31,7 +31,6 @@ var unsupported = []unsupportedRule{
 		return nil
 	}},
 	{feature: "volumes", pod: podField("volumes", func(s *corev1.PodSpec) bool { return len(s.Volumes) > 0 })},
-	{feature: "activeDeadlineSeconds", pod: podField("activeDeadlineSeconds", func(s *corev1.PodSpec) bool { return s.ActiveDeadlineSeconds != nil })},
 	{feature: "readinessGates", pod: podField("readinessGates", func(s *corev1.PodSpec) bool { return len(s.ReadinessGates) > 0 })},
 	{feature: "runtimeClassName", pod: podField("runtimeClassName", func(s *corev1.PodSpec) bool { return s.RuntimeClassName != nil })},
 	{feature: "hostUsers (user namespaces)", pod: podField("hostUsers", func(s *corev1.PodSpec) bool { return s.HostUsers != nil && !*s.HostUsers })},
@@ -66,7 +65,6 @@ var unsupported = []unsupportedRule{
 		return errs
 	}},
 	{feature: "envFrom", container: containerField("envFrom", func(c *corev1.Container) bool { return len(c.EnvFrom) > 0 })},
-	{feature: "lifecycle hooks", container: containerField("lifecycle", func(c *corev1.Container) bool { return c.Lifecycle != nil })},
 	{feature: "resources", container: func(_ *corev1.Pod, c *corev1.Container, path *field.Path, _ bool) field.ErrorList {
 		// One error for the lot: SetDefaults copies limits into requests.
 		if set := setFieldNames(reflect.ValueOf(c.Resources)); len(set) > 0 {
@@ -90,18 +88,6 @@ var unsupported = []unsupportedRule{
 		return nil
 	}},
 	{feature: "restartPolicyRules", container: containerField("restartPolicyRules", func(c *corev1.Container) bool { return len(c.RestartPolicyRules) > 0 })},
-	{feature: "terminationMessagePath other than the default", container: func(_ *corev1.Pod, c *corev1.Container, path *field.Path, _ bool) field.ErrorList {
-		if c.TerminationMessagePath != "" && c.TerminationMessagePath != corev1.TerminationMessagePathDefault {
-			return forbidden(path.Child("terminationMessagePath"), "only "+corev1.TerminationMessagePathDefault+" is supported by podbox yet")
-		}
-		return nil
-	}},
-	{feature: "terminationMessagePolicy FallbackToLogsOnError", container: func(_ *corev1.Pod, c *corev1.Container, path *field.Path, _ bool) field.ErrorList {
-		if c.TerminationMessagePolicy == corev1.TerminationMessageFallbackToLogsOnError {
-			return forbidden(path.Child("terminationMessagePolicy"), "only File is supported by podbox yet")
-		}
-		return nil
-	}},
 }
 
 // checkUnsupported runs every rule of the table.

@@ -277,8 +277,6 @@ var unsupportedCases = []struct {
 		"metadata.generateName: Forbidden: not supported, set metadata.name"},
 	{"volumes", func(p *corev1.Pod) { p.Spec.Volumes = []corev1.Volume{{Name: "data"}} },
 		"spec.volumes: Forbidden: not supported by podbox yet"},
-	{"activeDeadlineSeconds", func(p *corev1.Pod) { p.Spec.ActiveDeadlineSeconds = ptr(int64(60)) },
-		"spec.activeDeadlineSeconds: Forbidden: not supported by podbox yet"},
 	{"readinessGates", func(p *corev1.Pod) {
 		p.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: "example.com/ready"}}
 	}, "spec.readinessGates: Forbidden: not supported by podbox yet"},
@@ -320,9 +318,6 @@ var unsupportedCases = []struct {
 		p.Spec.Containers[0].EnvFrom = []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{
 			LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}}}}
 	}, "spec.containers[0].envFrom: Forbidden: not supported by podbox yet"},
-	{"lifecycle hooks", func(p *corev1.Pod) {
-		p.Spec.Containers[0].Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 1}}}
-	}, "spec.containers[0].lifecycle: Forbidden: not supported by podbox yet"},
 	{"resources", func(p *corev1.Pod) {
 		p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: mustQuantity("64Mi")}
 	}, "spec.containers[0].resources: Forbidden: not supported by podbox yet (set: limits, requests)"},
@@ -341,11 +336,6 @@ var unsupportedCases = []struct {
 	{"restartPolicyRules", func(p *corev1.Pod) {
 		p.Spec.Containers[0].RestartPolicyRules = []corev1.ContainerRestartRule{{Action: corev1.ContainerRestartRuleActionRestart}}
 	}, "spec.containers[0].restartPolicyRules: Forbidden: not supported by podbox yet"},
-	{"terminationMessagePath other than the default", func(p *corev1.Pod) { p.Spec.Containers[0].TerminationMessagePath = "/tmp/msg" },
-		"spec.containers[0].terminationMessagePath: Forbidden: only /dev/termination-log is supported by podbox yet"},
-	{"terminationMessagePolicy FallbackToLogsOnError", func(p *corev1.Pod) {
-		p.Spec.Containers[0].TerminationMessagePolicy = corev1.TerminationMessageFallbackToLogsOnError
-	}, "spec.containers[0].terminationMessagePolicy: Forbidden: only File is supported by podbox yet"},
 }
 
 // TestUnsupported has one case per entry of the unsupported table: when an entry is

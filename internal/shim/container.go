@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/podbox/podbox/cgroups"
@@ -48,8 +49,10 @@ type instance struct {
 	cleaned     chan struct{} // closed once an exited instance is cleaned up
 	copies      sync.WaitGroup
 	exec        execDefaults
-	probes      *probes  // nil without probes
-	podIPs      []string // the pod's addresses when it started (probes connect to the first)
+	probes      *probes     // nil without probes
+	podIPs      []string    // the pod's addresses when it started (probes connect to the first)
+	ctr         *ctr        // the container it is an instance of
+	preStopRun  atomic.Bool // its preStop hook ran (or runs)
 }
 
 type execDefaults struct {
@@ -78,9 +81,13 @@ func (s *shim) startInstance(c *ctr, restart int, ready chan struct{}) (*instanc
 		imageID:     imageID(img),
 		imageArch:   img.Config.Architecture,
 		stopSignal:  stopSignal(img.Config.Config.StopSignal),
+		ctr:         c,
 		exited:      make(chan struct{}),
 		cleaned:     make(chan struct{}),
 		pidfd:       -1,
+	}
+	if l := spec.Lifecycle; l != nil && l.StopSignal != nil {
+		inst.stopSignal = stopSignal(string(*l.StopSignal)) // the pod's word over the image's
 	}
 	inst.dir = filepath.Join(s.roots.DataDir(string(s.pod.UID)), "containers", inst.id)
 	inst.cgroupPath = s.cg.ContainerPath(inst.id)
@@ -124,7 +131,13 @@ func (s *shim) startInstance(c *ctr, restart int, ready chan struct{}) (*instanc
 	}
 	inst.exec = execDefaults{env: env, cwd: cwd, user: user}
 	s.log.Debug("timing: prepared", "id", inst.id, "t", time.Since(s.startTime.Time).String())
-	lc, err := runtime.Create(s.dir.RuncRoot(), s.containerSpec(inst, rootfs))
+	rspec := s.containerSpec(inst, rootfs)
+	term, err := terminationBind(inst, spec)
+	if err != nil {
+		return nil, "CreateContainerError", fmt.Errorf("create the termination message file: %w", err)
+	}
+	rspec.Binds = append(rspec.Binds, term)
+	lc, err := runtime.Create(s.dir.RuncRoot(), rspec)
 	if err != nil {
 		return nil, "CreateContainerError", err
 	}
@@ -285,7 +298,8 @@ func (s *shim) wait(c *ctr, inst *instance) {
 			oom = true
 		}
 	}
-	s.send(exitedEv{c: c, inst: inst, exit: exit, oom: oom, unknown: unknown, at: at})
+	msg := terminationMessage(c.spec, inst, exit.Code)
+	s.send(exitedEv{c: c, inst: inst, exit: exit, oom: oom, unknown: unknown, at: at, message: msg})
 	s.cleanupInstance(inst)
 	close(inst.cleaned)
 	s.log.Debug("timing: cleaned up", "id", inst.id, "t", time.Since(s.startTime.Time).String())
@@ -307,6 +321,7 @@ func (s *shim) killInstance(inst *instance, grace time.Duration) {
 		return // adopted, but libcontainer had no state of it: it is gone
 	}
 	if grace > 0 {
+		grace = s.preStop(inst, grace)
 		if err := inst.lc.Signal(inst.stopSignal, false); err != nil {
 			s.log.Debug("stop signal", "container", inst.id, "err", err)
 		}

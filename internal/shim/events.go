@@ -27,6 +27,10 @@ type ctr struct {
 	// recreated sandbox runs every container again from the first.
 	sandboxRuns int
 	exec        *execInfo
+	// gate, if set, holds the next start back until it is closed (the
+	// previous container's postStart hook ran); hookDone is closed once
+	// this container's start and postStart hook are over, for the next.
+	gate, hookDone chan struct{}
 }
 
 type execInfo struct {
@@ -58,6 +62,8 @@ type exitedEv struct {
 	// status could not be observed (exit carries no code).
 	unknown bool
 	at      time.Time
+	// message is the container's termination message.
+	message string
 }
 
 type timerEv struct{ c *ctr }
@@ -98,8 +104,17 @@ func (s *shim) advance() {
 		// kubelet's default waiting state in a pod with init containers).
 		s.initDone = true
 	}
+	// App containers start together, except that one after a container
+	// with a postStart hook waits for that hook, as on a node (the kubelet
+	// starts them in order and runs each postStart hook before the next).
+	var gate chan struct{}
 	for _, c := range s.ctrs {
 		if !c.init && !c.done && c.idle() && c.sandboxRuns == 0 {
+			c.gate = gate
+			if c.spec.Lifecycle != nil && c.spec.Lifecycle.PostStart != nil {
+				c.hookDone = make(chan struct{})
+				gate = c.hookDone
+			}
 			s.startCtr(c)
 		}
 	}
@@ -112,6 +127,20 @@ func (s *shim) startCtr(c *ctr) {
 	c.runs++
 	c.sandboxRuns++
 	ready := s.netReady // this sandbox's network
+	if gate := c.gate; gate != nil {
+		// The program starts once the network is up and the gate open.
+		c.gate = nil
+		both, network := make(chan struct{}), ready
+		go func() {
+			<-network
+			select {
+			case <-gate:
+			case <-s.pullCtx.Done():
+			}
+			close(both)
+		}()
+		ready = both
+	}
 	s.workers.Add(1)
 	go func() {
 		defer s.workers.Done()
@@ -123,6 +152,13 @@ func (s *shim) startCtr(c *ctr) {
 func (e startedEv) handle(s *shim) {
 	c := e.c
 	c.starting = false
+	hookDone := c.hookDone
+	c.hookDone = nil
+	if e.err != nil || e.inst == nil || s.stopping || s.recreating || c.spec.Lifecycle == nil || c.spec.Lifecycle.PostStart == nil {
+		if hookDone != nil {
+			close(hookDone)
+		}
+	}
 	switch {
 	case errors.Is(e.err, errStopping):
 		c.runs-- // nothing was created; the state stays as it was
@@ -162,6 +198,9 @@ func (e startedEv) handle(s *shim) {
 		go func() { defer s.workers.Done(); s.killInstance(e.inst, 0) }()
 		return
 	}
+	if c.spec.Lifecycle != nil && c.spec.Lifecycle.PostStart != nil {
+		s.startPostStart(c, e.inst, hookDone)
+	}
 	s.startProbes(c, e.inst)
 }
 
@@ -196,7 +235,7 @@ func (e exitedEv) handle(s *shim) {
 		e.finish(s, reasonStatusUnknown, "The container exited while no shim was watching it: its exit status could not be observed")
 		return
 	}
-	e.finish(s, reason, "")
+	e.finish(s, reason, e.message)
 }
 
 // reasonStatusUnknown is the kubelet's reason for a container whose end it

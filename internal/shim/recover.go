@@ -51,7 +51,7 @@ func (s *shim) recover(prev *podstate.Status) {
 	for _, c := range prev.Pod.Conditions {
 		s.conds[c.Type] = c
 	}
-	s.initDone, s.deleting = sup.InitDone, prev.DeletionTimestamp
+	s.initDone, s.deleting, s.deadlineExceeded = sup.InitDone, prev.DeletionTimestamp, sup.DeadlineExceeded
 	for k, e := range sup.BackOff {
 		s.backoff.entries[k] = &backOffEntry{delay: e.Delay, lastUpdate: e.LastUpdate}
 	}
@@ -223,6 +223,7 @@ func (s *shim) adopt(c *ctr, pi *podstate.Instance, ex *podstate.ExecDefaults) b
 		imageID: pi.ImageID, stopSignal: unix.Signal(pi.StopSignal), dir: pi.Dir, logPath: pi.LogPath,
 		cgroupPath: pi.CgroupPath, pid: pi.Pid, pidfd: -1, started: pi.Started,
 		outIno: pi.StdoutIno, errIno: pi.StderrIno, exited: make(chan struct{}), cleaned: make(chan struct{}),
+		ctr: c,
 	}
 	if inst.stopSignal == 0 {
 		inst.stopSignal = unix.SIGTERM

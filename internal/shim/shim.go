@@ -79,6 +79,11 @@ type shim struct {
 	netIPs   []string
 	podIPs   []string
 
+	// activeDeadlineSeconds: its timer, and whether it ran out (the pod
+	// then fails with reason DeadlineExceeded).
+	deadlineTimer    *time.Timer
+	deadlineExceeded bool
+
 	pauseLaunched bool          // launchPause was called (by the loop)
 	pauseTimer    *time.Timer   // wakes the loop when pause is due (pauseDue); loop-owned
 	pauseUp       bool          // pause started (loop-owned)
@@ -314,6 +319,7 @@ func (s *shim) run() int {
 	}
 
 	s.advance()
+	s.armDeadline()
 	if s.inFlight() == 0 && s.pauseDue() {
 		s.launchPause() // taken over from a shim that died before it did
 	}
@@ -324,6 +330,9 @@ func (s *shim) run() int {
 		s.signalReady()
 	}
 	code := s.loop(sigc)
+	if s.deadlineTimer != nil {
+		s.deadlineTimer.Stop()
+	}
 	// Requests that came in late are answered once the pod is finished;
 	// then no more come in, and the answers are written before exiting.
 	close(s.done)
