@@ -81,12 +81,6 @@ var unsupported = []unsupportedRule{
 	{feature: "stdin", container: containerField("stdin", func(c *corev1.Container) bool { return c.Stdin })},
 	{feature: "stdinOnce", container: containerField("stdinOnce", func(c *corev1.Container) bool { return c.StdinOnce })},
 	{feature: "tty", container: containerField("tty", func(c *corev1.Container) bool { return c.TTY })},
-	{feature: "sidecar containers", container: func(_ *corev1.Pod, c *corev1.Container, path *field.Path, init bool) field.ErrorList {
-		if init && c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-			return forbidden(path.Child("restartPolicy"), "sidecar containers (restartPolicy: Always) are not supported by podbox yet")
-		}
-		return nil
-	}},
 	{feature: "restartPolicyRules", container: containerField("restartPolicyRules", func(c *corev1.Container) bool { return len(c.RestartPolicyRules) > 0 })},
 }
 

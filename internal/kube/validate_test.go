@@ -330,9 +330,6 @@ var unsupportedCases = []struct {
 		"spec.containers[0].stdinOnce: Forbidden: not supported by podbox yet"},
 	{"tty", func(p *corev1.Pod) { p.Spec.Containers[0].TTY = true },
 		"spec.containers[0].tty: Forbidden: not supported by podbox yet"},
-	{"sidecar containers", func(p *corev1.Pod) {
-		p.Spec.InitContainers = []corev1.Container{{Name: "proxy", Image: "envoy", RestartPolicy: ptr(corev1.ContainerRestartPolicyAlways)}}
-	}, "spec.initContainers[0].restartPolicy: Forbidden: sidecar containers (restartPolicy: Always) are not supported by podbox yet"},
 	{"restartPolicyRules", func(p *corev1.Pod) {
 		p.Spec.Containers[0].RestartPolicyRules = []corev1.ContainerRestartRule{{Action: corev1.ContainerRestartRuleActionRestart}}
 	}, "spec.containers[0].restartPolicyRules: Forbidden: not supported by podbox yet"},

@@ -31,7 +31,14 @@ type ctr struct {
 	// previous container's postStart hook ran); hookDone is closed once
 	// this container's start and postStart hook are over, for the next.
 	gate, hookDone chan struct{}
+	// sidecarUp: this sidecar (an init container with restartPolicy
+	// Always) has started in the current sandbox, so the next init
+	// container may go.
+	sidecarUp bool
 }
+
+// sidecar reports whether c is a native sidecar.
+func (c *ctr) sidecar() bool { return c.init && isSidecar(c.spec) }
 
 type execInfo struct {
 	id      string
@@ -95,10 +102,13 @@ func (s *shim) advance() {
 			if !c.init || c.done {
 				continue
 			}
+			if c.sidecar() && c.sidecarUp {
+				continue // started: it runs beside what comes next
+			}
 			if c.idle() && c.sandboxRuns == 0 {
 				s.startCtr(c)
 			}
-			return // one init container at a time
+			return // one init container at a time (a sidecar until it started)
 		}
 		// The app containers stay PodInitializing until they exist (the
 		// kubelet's default waiting state in a pod with init containers).
@@ -202,6 +212,10 @@ func (e startedEv) handle(s *shim) {
 		s.startPostStart(c, e.inst, hookDone)
 	}
 	s.startProbes(c, e.inst)
+	if c.sidecar() && c.status.Started != nil && *c.status.Started && !c.sidecarUp {
+		c.sidecarUp = true
+		s.advance()
+	}
 }
 
 // setRunning records a new live instance of c.
@@ -220,7 +234,7 @@ func (s *shim) setRunning(c *ctr, inst *instance) {
 	// otherwise (probeEv).
 	started := c.spec.StartupProbe == nil
 	c.status.Started = &started
-	c.status.Ready = !c.init && started && c.spec.ReadinessProbe == nil
+	c.status.Ready = (!c.init || c.sidecar()) && started && c.spec.ReadinessProbe == nil
 }
 
 func (e exitedEv) handle(s *shim) {
@@ -265,19 +279,21 @@ func (e exitedEv) finish(s *shim, reason, message string) {
 	c.status.State = corev1.ContainerState{Terminated: term}
 	f := false
 	c.status.Started = &f
-	c.status.Ready = c.init && e.exit.Code == 0
+	c.status.Ready = c.init && !c.sidecar() && e.exit.Code == 0
 	s.log.Info("container exited", "container", c.spec.Name, "code", e.exit.Code, "reason", reason)
 	if s.stopping || s.recreating {
 		c.done = true
 		return
 	}
-	if c.init && e.exit.Code == 0 {
+	if c.init && !c.sidecar() && e.exit.Code == 0 {
 		c.done = true
 		s.advance()
+		s.endSidecarsIfDone()
 		return
 	}
 	if !s.restarts(c, e.exit.Code) {
 		c.done = true
+		s.endSidecarsIfDone()
 		return
 	}
 	s.scheduleRestart(c, e.at)
@@ -286,6 +302,9 @@ func (e exitedEv) finish(s *shim, reason, message string) {
 // restarts applies the restart policy: init containers restart on failure
 // unless the policy is Never; app containers by the policy.
 func (s *shim) restarts(c *ctr, code int) bool {
+	if c.sidecar() {
+		return !s.sidecarsEnding // whatever the pod's policy
+	}
 	switch s.pod.Spec.RestartPolicy {
 	case corev1.RestartPolicyNever:
 		return false
@@ -384,11 +403,12 @@ func (s *shim) stop(grace time.Duration, deleting bool) {
 				c.status.State = c.status.LastTerminationState
 			}
 		}
-		if c.inst != nil {
+		if c.inst != nil && !c.sidecar() {
 			inst := c.inst
 			s.event(corev1.EventTypeNormal, "Killing", objectOf(c), "Stopping container "+c.spec.Name)
 			s.workers.Add(1)
 			go func() { defer s.workers.Done(); s.killInstance(inst, grace) }()
 		}
 	}
+	s.stopSidecars(deadline)
 }

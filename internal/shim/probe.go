@@ -160,6 +160,10 @@ func (e probeEv) handle(s *shim) {
 			t := true
 			c.status.Started = &t
 			c.status.Ready = c.spec.ReadinessProbe == nil
+			if c.sidecar() && !c.sidecarUp {
+				c.sidecarUp = true
+				s.advance() // the next init container goes
+			}
 			return
 		}
 		fallthrough

@@ -385,6 +385,7 @@ func (s *shim) resume(c *ctr) {
 		// Waiting to be created (or for its image): advance starts it when
 		// its turn comes.
 		c.sandboxRuns = 0
+		c.sidecarUp = false
 	}
 }
 
@@ -395,7 +396,7 @@ func (s *shim) resumeTerminated(c *ctr, t *corev1.ContainerStateTerminated) {
 	if t.Reason == reasonStatusUnknown {
 		code = unknownExitCode
 	}
-	if (c.init && code == 0) || !s.restarts(c, code) {
+	if (c.init && !c.sidecar() && code == 0) || !s.restarts(c, code) {
 		c.done = true
 		return
 	}

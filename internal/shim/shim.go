@@ -83,6 +83,9 @@ type shim struct {
 	// then fails with reason DeadlineExceeded).
 	deadlineTimer    *time.Timer
 	deadlineExceeded bool
+	// sidecarsEnding: nothing but sidecars will run again; they are being
+	// stopped and are not restarted.
+	sidecarsEnding bool
 
 	pauseLaunched bool          // launchPause was called (by the loop)
 	pauseTimer    *time.Timer   // wakes the loop when pause is due (pauseDue); loop-owned
