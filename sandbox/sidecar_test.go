@@ -92,3 +92,23 @@ func TestSidecarJob(t *testing.T) {
 		t.Errorf("STATUS %q, want Completed", st)
 	}
 }
+
+// A sidecar with a startup probe holds the next init container back until
+// the probe passes.
+func TestSidecarStartupProbe(t *testing.T) {
+	e := newEnv(t)
+	e.run(`{apiVersion: v1, kind: Pod, metadata: {name: slowside}, spec: {terminationGracePeriodSeconds: 1,
+ initContainers: [
+  {name: proxy, image: ` + testImage + `, restartPolicy: Always, command: [sh, -c, "sleep 3; touch /tmp/up; exec sleep 600"],
+   startupProbe: {exec: {command: [test, -e, /tmp/up]}, periodSeconds: 1, failureThreshold: 30}},
+  {name: setup, image: ` + testImage + `, command: ["true"]}],
+ containers: [{name: app, image: ` + testImage + `, command: [sleep, "600"]}]}}`)
+	p := e.wait("slowside", sandbox.PodReady)
+	proxy, setup := p.Status.InitContainerStatuses[0], p.Status.InitContainerStatuses[1]
+	if proxy.State.Running == nil || setup.State.Terminated == nil {
+		t.Fatalf("proxy %+v setup %+v", proxy.State, setup.State)
+	}
+	if d := setup.State.Terminated.StartedAt.Sub(proxy.State.Running.StartedAt.Time); d < 2*time.Second {
+		t.Errorf("setup started %s after the sidecar, before its startup probe passed", d)
+	}
+}
