@@ -3,6 +3,7 @@ package sandbox
 import (
 	"os"
 
+	"github.com/podbox/podbox/internal/grpcprobe"
 	"github.com/podbox/podbox/internal/runtime"
 	"github.com/podbox/podbox/internal/shim"
 )
@@ -24,5 +25,7 @@ func Init() {
 		os.Exit(shim.Main())
 	case shim.IsPullHelper():
 		os.Exit(pullHelper(os.Args[2:]))
+	case shim.IsGRPCProbe():
+		os.Exit(grpcprobe.Main(os.Args[2:]))
 	}
 }

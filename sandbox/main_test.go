@@ -49,6 +49,7 @@ var (
 func root(t *testing.T) string {
 	t.Helper()
 	ipctool := testutil.Build(t, "github.com/podbox/podbox/internal/testutil/ipctool", false)
+	grpchealth := testutil.Build(t, "github.com/podbox/podbox/internal/testutil/grpchealth", false)
 	sharedOnce.Do(func() {
 		sharedRoot, sharedErr = os.MkdirTemp("", "podbox-sandbox-test-")
 		if sharedErr != nil {
@@ -59,6 +60,9 @@ func root(t *testing.T) string {
 			return
 		}
 		if sharedErr = copyFile(ipctool, filepath.Join(rootfs, "bin", "ipctool")); sharedErr != nil {
+			return
+		}
+		if sharedErr = copyFile(grpchealth, filepath.Join(rootfs, "bin", "grpchealth")); sharedErr != nil {
 			return
 		}
 		st, err := image.Open(image.Options{Root: sharedRoot})

@@ -31,7 +31,6 @@ var unsupported = []unsupportedRule{
 		return nil
 	}},
 	{feature: "volumes", pod: podField("volumes", func(s *corev1.PodSpec) bool { return len(s.Volumes) > 0 })},
-	{feature: "activeDeadlineSeconds", pod: podField("activeDeadlineSeconds", func(s *corev1.PodSpec) bool { return s.ActiveDeadlineSeconds != nil })},
 	{feature: "readinessGates", pod: podField("readinessGates", func(s *corev1.PodSpec) bool { return len(s.ReadinessGates) > 0 })},
 	{feature: "runtimeClassName", pod: podField("runtimeClassName", func(s *corev1.PodSpec) bool { return s.RuntimeClassName != nil })},
 	{feature: "hostUsers (user namespaces)", pod: podField("hostUsers", func(s *corev1.PodSpec) bool { return s.HostUsers != nil && !*s.HostUsers })},
@@ -60,10 +59,6 @@ var unsupported = []unsupportedRule{
 		return errs
 	}},
 	{feature: "envFrom", container: containerField("envFrom", func(c *corev1.Container) bool { return len(c.EnvFrom) > 0 })},
-	{feature: "livenessProbe", container: containerField("livenessProbe", func(c *corev1.Container) bool { return c.LivenessProbe != nil })},
-	{feature: "readinessProbe", container: containerField("readinessProbe", func(c *corev1.Container) bool { return c.ReadinessProbe != nil })},
-	{feature: "startupProbe", container: containerField("startupProbe", func(c *corev1.Container) bool { return c.StartupProbe != nil })},
-	{feature: "lifecycle hooks", container: containerField("lifecycle", func(c *corev1.Container) bool { return c.Lifecycle != nil })},
 	{feature: "resources", container: func(_ *corev1.Pod, c *corev1.Container, path *field.Path, _ bool) field.ErrorList {
 		// One error for the lot: SetDefaults copies limits into requests.
 		if set := setFieldNames(reflect.ValueOf(c.Resources)); len(set) > 0 {
@@ -74,25 +69,7 @@ var unsupported = []unsupportedRule{
 	{feature: "stdin", container: containerField("stdin", func(c *corev1.Container) bool { return c.Stdin })},
 	{feature: "stdinOnce", container: containerField("stdinOnce", func(c *corev1.Container) bool { return c.StdinOnce })},
 	{feature: "tty", container: containerField("tty", func(c *corev1.Container) bool { return c.TTY })},
-	{feature: "sidecar containers", container: func(_ *corev1.Pod, c *corev1.Container, path *field.Path, init bool) field.ErrorList {
-		if init && c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-			return forbidden(path.Child("restartPolicy"), "sidecar containers (restartPolicy: Always) are not supported by podbox yet")
-		}
-		return nil
-	}},
 	{feature: "restartPolicyRules", container: containerField("restartPolicyRules", func(c *corev1.Container) bool { return len(c.RestartPolicyRules) > 0 })},
-	{feature: "terminationMessagePath other than the default", container: func(_ *corev1.Pod, c *corev1.Container, path *field.Path, _ bool) field.ErrorList {
-		if c.TerminationMessagePath != "" && c.TerminationMessagePath != corev1.TerminationMessagePathDefault {
-			return forbidden(path.Child("terminationMessagePath"), "only "+corev1.TerminationMessagePathDefault+" is supported by podbox yet")
-		}
-		return nil
-	}},
-	{feature: "terminationMessagePolicy FallbackToLogsOnError", container: func(_ *corev1.Pod, c *corev1.Container, path *field.Path, _ bool) field.ErrorList {
-		if c.TerminationMessagePolicy == corev1.TerminationMessageFallbackToLogsOnError {
-			return forbidden(path.Child("terminationMessagePolicy"), "only File is supported by podbox yet")
-		}
-		return nil
-	}},
 }
 
 // checkUnsupported runs every rule of the table.

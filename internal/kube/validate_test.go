@@ -191,7 +191,6 @@ var validateCases = []struct {
 			ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}}}}
 	}, []string{
 		"spec.initContainers[0].readinessProbe: Forbidden: may not be set for init containers without restartPolicy=Always",
-		"spec.initContainers[0].readinessProbe: Forbidden: not supported by podbox yet",
 	}},
 	{"bad probes", func(p *corev1.Pod) {
 		p.Spec.Containers[0].LivenessProbe = &corev1.Probe{SuccessThreshold: 2}
@@ -205,8 +204,6 @@ var validateCases = []struct {
 		"spec.containers[0].readinessProbe.exec.command: Required value",
 		"spec.containers[0].readinessProbe.tcpSocket: Forbidden: may not specify more than 1 handler type",
 		"spec.containers[0].readinessProbe.terminationGracePeriodSeconds: Invalid value: 5: must not be set for readinessProbes",
-		"spec.containers[0].livenessProbe: Forbidden: not supported by podbox yet",
-		"spec.containers[0].readinessProbe: Forbidden: not supported by podbox yet",
 	}},
 	{"env valueFrom with value", func(p *corev1.Pod) {
 		p.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "A", Value: "x", ValueFrom: &corev1.EnvVarSource{
@@ -271,8 +268,6 @@ func TestValidateAllAtOnce(t *testing.T) {
 	}
 }
 
-var execProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}}
-
 var unsupportedCases = []struct {
 	feature string
 	mutate  func(*corev1.Pod)
@@ -282,8 +277,6 @@ var unsupportedCases = []struct {
 		"metadata.generateName: Forbidden: not supported, set metadata.name"},
 	{"volumes", func(p *corev1.Pod) { p.Spec.Volumes = []corev1.Volume{{Name: "data"}} },
 		"spec.volumes: Forbidden: not supported by podbox yet"},
-	{"activeDeadlineSeconds", func(p *corev1.Pod) { p.Spec.ActiveDeadlineSeconds = ptr(int64(60)) },
-		"spec.activeDeadlineSeconds: Forbidden: not supported by podbox yet"},
 	{"readinessGates", func(p *corev1.Pod) {
 		p.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: "example.com/ready"}}
 	}, "spec.readinessGates: Forbidden: not supported by podbox yet"},
@@ -322,15 +315,6 @@ var unsupportedCases = []struct {
 		p.Spec.Containers[0].EnvFrom = []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{
 			LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}}}}
 	}, "spec.containers[0].envFrom: Forbidden: not supported by podbox yet"},
-	{"livenessProbe", func(p *corev1.Pod) { p.Spec.Containers[0].LivenessProbe = execProbe.DeepCopy() },
-		"spec.containers[0].livenessProbe: Forbidden: not supported by podbox yet"},
-	{"readinessProbe", func(p *corev1.Pod) { p.Spec.Containers[0].ReadinessProbe = execProbe.DeepCopy() },
-		"spec.containers[0].readinessProbe: Forbidden: not supported by podbox yet"},
-	{"startupProbe", func(p *corev1.Pod) { p.Spec.Containers[0].StartupProbe = execProbe.DeepCopy() },
-		"spec.containers[0].startupProbe: Forbidden: not supported by podbox yet"},
-	{"lifecycle hooks", func(p *corev1.Pod) {
-		p.Spec.Containers[0].Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 1}}}
-	}, "spec.containers[0].lifecycle: Forbidden: not supported by podbox yet"},
 	{"resources", func(p *corev1.Pod) {
 		p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: mustQuantity("64Mi")}
 	}, "spec.containers[0].resources: Forbidden: not supported by podbox yet (set: limits, requests)"},
@@ -340,17 +324,9 @@ var unsupportedCases = []struct {
 		"spec.containers[0].stdinOnce: Forbidden: not supported by podbox yet"},
 	{"tty", func(p *corev1.Pod) { p.Spec.Containers[0].TTY = true },
 		"spec.containers[0].tty: Forbidden: not supported by podbox yet"},
-	{"sidecar containers", func(p *corev1.Pod) {
-		p.Spec.InitContainers = []corev1.Container{{Name: "proxy", Image: "envoy", RestartPolicy: ptr(corev1.ContainerRestartPolicyAlways)}}
-	}, "spec.initContainers[0].restartPolicy: Forbidden: sidecar containers (restartPolicy: Always) are not supported by podbox yet"},
 	{"restartPolicyRules", func(p *corev1.Pod) {
 		p.Spec.Containers[0].RestartPolicyRules = []corev1.ContainerRestartRule{{Action: corev1.ContainerRestartRuleActionRestart}}
 	}, "spec.containers[0].restartPolicyRules: Forbidden: not supported by podbox yet"},
-	{"terminationMessagePath other than the default", func(p *corev1.Pod) { p.Spec.Containers[0].TerminationMessagePath = "/tmp/msg" },
-		"spec.containers[0].terminationMessagePath: Forbidden: only /dev/termination-log is supported by podbox yet"},
-	{"terminationMessagePolicy FallbackToLogsOnError", func(p *corev1.Pod) {
-		p.Spec.Containers[0].TerminationMessagePolicy = corev1.TerminationMessageFallbackToLogsOnError
-	}, "spec.containers[0].terminationMessagePolicy: Forbidden: only File is supported by podbox yet"},
 }
 
 // TestUnsupported has one case per entry of the unsupported table: when an entry is

@@ -106,8 +106,11 @@ type Supervisor struct {
 	StopDeadline time.Time `json:"stopDeadline,omitempty"`
 	// Recreating: pause died and the containers are being killed so that
 	// the sandbox can be made again.
-	Recreating    bool `json:"recreating,omitempty"`
-	PauseLaunched bool `json:"pauseLaunched,omitempty"`
+	Recreating bool `json:"recreating,omitempty"`
+	// DeadlineExceeded: the pod ran past its activeDeadlineSeconds and is
+	// stopped, to end Failed.
+	DeadlineExceeded bool `json:"deadlineExceeded,omitempty"`
+	PauseLaunched    bool `json:"pauseLaunched,omitempty"`
 	// PauseStarted: pause started (a pause that is not running although
 	// it was launched but never started is started again, not taken for a
 	// dead sandbox).

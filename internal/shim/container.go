@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/podbox/podbox/cgroups"
@@ -49,6 +50,10 @@ type instance struct {
 	copies      sync.WaitGroup
 	exec        execDefaults
 	security    security
+	probes      *probes     // nil without probes
+	podIPs      []string    // the pod's addresses when it started (probes connect to the first)
+	ctr         *ctr        // the container it is an instance of
+	preStopRun  atomic.Bool // its preStop hook ran (or runs)
 }
 
 type execDefaults struct {
@@ -77,9 +82,13 @@ func (s *shim) startInstance(c *ctr, restart int, ready chan struct{}) (*instanc
 		imageID:     imageID(img),
 		imageArch:   img.Config.Architecture,
 		stopSignal:  stopSignal(img.Config.Config.StopSignal),
+		ctr:         c,
 		exited:      make(chan struct{}),
 		cleaned:     make(chan struct{}),
 		pidfd:       -1,
+	}
+	if l := spec.Lifecycle; l != nil && l.StopSignal != nil {
+		inst.stopSignal = stopSignal(string(*l.StopSignal)) // the pod's word over the image's
 	}
 	inst.dir = filepath.Join(s.roots.DataDir(string(s.pod.UID)), "containers", inst.id)
 	inst.cgroupPath = s.cg.ContainerPath(inst.id)
@@ -126,7 +135,13 @@ func (s *shim) startInstance(c *ctr, restart int, ready chan struct{}) (*instanc
 	}
 	inst.exec = execDefaults{env: env, cwd: cwd, user: user}
 	s.log.Debug("timing: prepared", "id", inst.id, "t", time.Since(s.startTime.Time).String())
-	lc, err := runtime.Create(s.dir.RuncRoot(), s.containerSpec(inst, rootfs))
+	rspec := s.containerSpec(inst, rootfs)
+	term, err := terminationBind(inst, spec)
+	if err != nil {
+		return nil, "CreateContainerError", fmt.Errorf("create the termination message file: %w", err)
+	}
+	rspec.Binds = append(rspec.Binds, term)
+	lc, err := runtime.Create(s.dir.RuncRoot(), rspec)
 	if err != nil {
 		return nil, "CreateContainerError", err
 	}
@@ -209,6 +224,7 @@ func (s *shim) runInstance(inst *instance, p runtime.Process, ready chan struct{
 	if s.waitNetwork(ready) != nil {
 		err = errStopping // the pod is being stopped (for it, maybe)
 	} else {
+		inst.podIPs = s.netIPs // written before ready was closed
 		err = inst.lc.Release(proc)
 	}
 	if err != nil {
@@ -288,7 +304,8 @@ func (s *shim) wait(c *ctr, inst *instance) {
 			oom = true
 		}
 	}
-	s.send(exitedEv{c: c, inst: inst, exit: exit, oom: oom, unknown: unknown, at: at})
+	msg := terminationMessage(c.spec, inst, exit.Code)
+	s.send(exitedEv{c: c, inst: inst, exit: exit, oom: oom, unknown: unknown, at: at, message: msg})
 	s.cleanupInstance(inst)
 	close(inst.cleaned)
 	s.log.Debug("timing: cleaned up", "id", inst.id, "t", time.Since(s.startTime.Time).String())
@@ -310,6 +327,7 @@ func (s *shim) killInstance(inst *instance, grace time.Duration) {
 		return // adopted, but libcontainer had no state of it: it is gone
 	}
 	if grace > 0 {
+		grace = s.preStop(inst, grace)
 		if err := inst.lc.Signal(inst.stopSignal, false); err != nil {
 			s.log.Debug("stop signal", "container", inst.id, "err", err)
 		}

@@ -27,7 +27,18 @@ type ctr struct {
 	// recreated sandbox runs every container again from the first.
 	sandboxRuns int
 	exec        *execInfo
+	// gate, if set, holds the next start back until it is closed (the
+	// previous container's postStart hook ran); hookDone is closed once
+	// this container's start and postStart hook are over, for the next.
+	gate, hookDone chan struct{}
+	// sidecarUp: this sidecar (an init container with restartPolicy
+	// Always) has started in the current sandbox, so the next init
+	// container may go.
+	sidecarUp bool
 }
+
+// sidecar reports whether c is a native sidecar.
+func (c *ctr) sidecar() bool { return c.init && isSidecar(c.spec) }
 
 type execInfo struct {
 	id      string
@@ -58,6 +69,8 @@ type exitedEv struct {
 	// status could not be observed (exit carries no code).
 	unknown bool
 	at      time.Time
+	// message is the container's termination message.
+	message string
 }
 
 type timerEv struct{ c *ctr }
@@ -89,17 +102,29 @@ func (s *shim) advance() {
 			if !c.init || c.done {
 				continue
 			}
+			if c.sidecar() && c.sidecarUp {
+				continue // started: it runs beside what comes next
+			}
 			if c.idle() && c.sandboxRuns == 0 {
 				s.startCtr(c)
 			}
-			return // one init container at a time
+			return // one init container at a time (a sidecar until it started)
 		}
 		// The app containers stay PodInitializing until they exist (the
 		// kubelet's default waiting state in a pod with init containers).
 		s.initDone = true
 	}
+	// App containers start together, except that one after a container
+	// with a postStart hook waits for that hook, as on a node (the kubelet
+	// starts them in order and runs each postStart hook before the next).
+	var gate chan struct{}
 	for _, c := range s.ctrs {
 		if !c.init && !c.done && c.idle() && c.sandboxRuns == 0 {
+			c.gate = gate
+			if c.spec.Lifecycle != nil && c.spec.Lifecycle.PostStart != nil {
+				c.hookDone = make(chan struct{})
+				gate = c.hookDone
+			}
 			s.startCtr(c)
 		}
 	}
@@ -112,6 +137,20 @@ func (s *shim) startCtr(c *ctr) {
 	c.runs++
 	c.sandboxRuns++
 	ready := s.netReady // this sandbox's network
+	if gate := c.gate; gate != nil {
+		// The program starts once the network is up and the gate open.
+		c.gate = nil
+		both, network := make(chan struct{}), ready
+		go func() {
+			<-network
+			select {
+			case <-gate:
+			case <-s.pullCtx.Done():
+			}
+			close(both)
+		}()
+		ready = both
+	}
 	s.workers.Add(1)
 	go func() {
 		defer s.workers.Done()
@@ -123,6 +162,13 @@ func (s *shim) startCtr(c *ctr) {
 func (e startedEv) handle(s *shim) {
 	c := e.c
 	c.starting = false
+	hookDone := c.hookDone
+	c.hookDone = nil
+	if e.err != nil || e.inst == nil || s.stopping || s.recreating || c.spec.Lifecycle == nil || c.spec.Lifecycle.PostStart == nil {
+		if hookDone != nil {
+			close(hookDone)
+		}
+	}
 	switch {
 	case errors.Is(e.err, errStopping):
 		c.runs-- // nothing was created; the state stays as it was
@@ -160,6 +206,15 @@ func (e startedEv) handle(s *shim) {
 	if s.stopping || s.recreating {
 		s.workers.Add(1)
 		go func() { defer s.workers.Done(); s.killInstance(e.inst, 0) }()
+		return
+	}
+	if c.spec.Lifecycle != nil && c.spec.Lifecycle.PostStart != nil {
+		s.startPostStart(c, e.inst, hookDone)
+	}
+	s.startProbes(c, e.inst)
+	if c.sidecar() && c.status.Started != nil && *c.status.Started && !c.sidecarUp {
+		c.sidecarUp = true
+		s.advance()
 	}
 }
 
@@ -175,10 +230,12 @@ func (s *shim) setRunning(c *ctr, inst *instance) {
 	c.status.ImageID = inst.imageID
 	c.status.Image = inst.imageName
 	c.status.State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: metav1.NewTime(inst.started)}}
-	t := true
-	c.status.Started = &t
 	c.status.User = statusUser(inst.exec.user)
-	c.status.Ready = !c.init
+	// Started and ready at once unless a startup or readiness probe says
+	// otherwise (probeEv).
+	started := c.spec.StartupProbe == nil
+	c.status.Started = &started
+	c.status.Ready = (!c.init || c.sidecar()) && started && c.spec.ReadinessProbe == nil
 }
 
 func (e exitedEv) handle(s *shim) {
@@ -193,7 +250,7 @@ func (e exitedEv) handle(s *shim) {
 		e.finish(s, reasonStatusUnknown, "The container exited while no shim was watching it: its exit status could not be observed")
 		return
 	}
-	e.finish(s, reason, "")
+	e.finish(s, reason, e.message)
 }
 
 // reasonStatusUnknown is the kubelet's reason for a container whose end it
@@ -223,19 +280,21 @@ func (e exitedEv) finish(s *shim, reason, message string) {
 	c.status.State = corev1.ContainerState{Terminated: term}
 	f := false
 	c.status.Started = &f
-	c.status.Ready = c.init && e.exit.Code == 0
+	c.status.Ready = c.init && !c.sidecar() && e.exit.Code == 0
 	s.log.Info("container exited", "container", c.spec.Name, "code", e.exit.Code, "reason", reason)
 	if s.stopping || s.recreating {
 		c.done = true
 		return
 	}
-	if c.init && e.exit.Code == 0 {
+	if c.init && !c.sidecar() && e.exit.Code == 0 {
 		c.done = true
 		s.advance()
+		s.endSidecarsIfDone()
 		return
 	}
 	if !s.restarts(c, e.exit.Code) {
 		c.done = true
+		s.endSidecarsIfDone()
 		return
 	}
 	s.scheduleRestart(c, e.at)
@@ -244,6 +303,9 @@ func (e exitedEv) finish(s *shim, reason, message string) {
 // restarts applies the restart policy: init containers restart on failure
 // unless the policy is Never; app containers by the policy.
 func (s *shim) restarts(c *ctr, code int) bool {
+	if c.sidecar() {
+		return !s.sidecarsEnding // whatever the pod's policy
+	}
 	switch s.pod.Spec.RestartPolicy {
 	case corev1.RestartPolicyNever:
 		return false
@@ -342,11 +404,12 @@ func (s *shim) stop(grace time.Duration, deleting bool) {
 				c.status.State = c.status.LastTerminationState
 			}
 		}
-		if c.inst != nil {
+		if c.inst != nil && !c.sidecar() {
 			inst := c.inst
 			s.event(corev1.EventTypeNormal, "Killing", objectOf(c), "Stopping container "+c.spec.Name)
 			s.workers.Add(1)
 			go func() { defer s.workers.Done(); s.killInstance(inst, grace) }()
 		}
 	}
+	s.stopSidecars(deadline)
 }

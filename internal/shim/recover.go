@@ -51,7 +51,7 @@ func (s *shim) recover(prev *podstate.Status) {
 	for _, c := range prev.Pod.Conditions {
 		s.conds[c.Type] = c
 	}
-	s.initDone, s.deleting = sup.InitDone, prev.DeletionTimestamp
+	s.initDone, s.deleting, s.deadlineExceeded = sup.InitDone, prev.DeletionTimestamp, sup.DeadlineExceeded
 	for k, e := range sup.BackOff {
 		s.backoff.entries[k] = &backOffEntry{delay: e.Delay, lastUpdate: e.LastUpdate}
 	}
@@ -223,6 +223,7 @@ func (s *shim) adopt(c *ctr, pi *podstate.Instance, ex *podstate.ExecDefaults) b
 		imageID: pi.ImageID, stopSignal: unix.Signal(pi.StopSignal), dir: pi.Dir, logPath: pi.LogPath,
 		cgroupPath: pi.CgroupPath, pid: pi.Pid, pidfd: -1, started: pi.Started,
 		outIno: pi.StdoutIno, errIno: pi.StderrIno, exited: make(chan struct{}), cleaned: make(chan struct{}),
+		ctr: c,
 	}
 	if inst.stopSignal == 0 {
 		inst.stopSignal = unix.SIGTERM
@@ -261,6 +262,19 @@ func (s *shim) adopt(c *ctr, pi *podstate.Instance, ex *podstate.ExecDefaults) b
 	}
 	c.inst = inst
 	c.exec = &execInfo{id: inst.id, logPath: inst.logPath}
+	inst.podIPs = s.podIPs
+	if running {
+		// As a restarted kubelet does: readiness and startup are probed
+		// again from their initial results.
+		if c.spec.StartupProbe != nil {
+			f := false
+			c.status.Started = &f
+		}
+		if c.spec.StartupProbe != nil || c.spec.ReadinessProbe != nil {
+			c.status.Ready = false
+		}
+		s.startProbes(c, inst)
+	}
 	s.workers.Add(1)
 	go func() { defer s.workers.Done(); s.wait(c, inst) }()
 	return running
@@ -371,6 +385,7 @@ func (s *shim) resume(c *ctr) {
 		// Waiting to be created (or for its image): advance starts it when
 		// its turn comes.
 		c.sandboxRuns = 0
+		c.sidecarUp = false
 	}
 }
 
@@ -381,7 +396,7 @@ func (s *shim) resumeTerminated(c *ctr, t *corev1.ContainerStateTerminated) {
 	if t.Reason == reasonStatusUnknown {
 		code = unknownExitCode
 	}
-	if (c.init && code == 0) || !s.restarts(c, code) {
+	if (c.init && !c.sidecar() && code == 0) || !s.restarts(c, code) {
 		c.done = true
 		return
 	}

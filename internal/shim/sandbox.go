@@ -354,6 +354,7 @@ func (s *shim) rebuildSandbox() {
 	for _, c := range s.ctrs {
 		c.done = false
 		c.sandboxRuns = 0
+		c.sidecarUp = false
 	}
 	s.advance()
 }

@@ -73,10 +73,20 @@ type shim struct {
 	pauseP   *runtime.Proc
 
 	// The pod's network: netReady is closed once the CNI ADD is done
-	// (netErr, podIPs are set before).
+	// (netErr and netIPs are set before; podIPs, the loop's copy, by the
+	// network event).
 	netReady chan struct{}
 	netErr   error
+	netIPs   []string
 	podIPs   []string
+
+	// activeDeadlineSeconds: its timer, and whether it ran out (the pod
+	// then fails with reason DeadlineExceeded).
+	deadlineTimer    *time.Timer
+	deadlineExceeded bool
+	// sidecarsEnding: nothing but sidecars will run again; they are being
+	// stopped and are not restarted.
+	sidecarsEnding bool
 
 	pauseLaunched bool          // launchPause was called (by the loop)
 	pauseTimer    *time.Timer   // wakes the loop when pause is due (pauseDue); loop-owned
@@ -313,6 +323,7 @@ func (s *shim) run() int {
 	}
 
 	s.advance()
+	s.armDeadline()
 	if s.inFlight() == 0 && s.pauseDue() {
 		s.launchPause() // taken over from a shim that died before it did
 	}
@@ -323,6 +334,9 @@ func (s *shim) run() int {
 		s.signalReady()
 	}
 	code := s.loop(sigc)
+	if s.deadlineTimer != nil {
+		s.deadlineTimer.Stop()
+	}
 	// Requests that came in late are answered once the pod is finished;
 	// then no more come in, and the answers are written before exiting.
 	close(s.done)

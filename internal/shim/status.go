@@ -63,6 +63,9 @@ func (s *shim) setCondition(t corev1.PodConditionType, ok bool, reason, msg stri
 func (s *shim) podStatus() corev1.PodStatus {
 	initSt, appSt := s.statuses()
 	phase := PodPhase(s.pod, append(append([]corev1.ContainerStatus{}, appSt...), initSt...), s.stopping)
+	if s.deadlineExceeded && phase != corev1.PodSucceeded {
+		phase = corev1.PodFailed
+	}
 	s.phase = phase
 
 	s.setCondition(corev1.PodScheduled, true, "", "")
@@ -85,6 +88,9 @@ func (s *shim) podStatus() corev1.PodStatus {
 		InitContainerStatuses: initSt,
 		ContainerStatuses:     appSt,
 		HostIP:                s.hostIP,
+	}
+	if s.deadlineExceeded {
+		st.Reason, st.Message = reasonDeadlineExceeded, messageDeadlineExceeded
 	}
 	if s.hostIP != "" {
 		st.HostIPs = []corev1.HostIP{{IP: s.hostIP}}
@@ -120,7 +126,7 @@ func (s *shim) writeStatus(final bool) {
 	}
 	sup := &podstate.Supervisor{
 		KeeperPID: s.keeper.PID(), InitDone: s.initDone, Stopping: s.stopping, StopDeadline: s.stopDeadline,
-		Recreating: s.recreating, PauseLaunched: s.pauseLaunched, PauseStarted: s.pauseUp, BackOff: map[string]podstate.BackOffEntry{},
+		Recreating: s.recreating, DeadlineExceeded: s.deadlineExceeded, PauseLaunched: s.pauseLaunched, PauseStarted: s.pauseUp, BackOff: map[string]podstate.BackOffEntry{},
 	}
 	for k, e := range s.backoff.entries {
 		sup.BackOff[k] = podstate.BackOffEntry{Delay: e.delay, LastUpdate: e.lastUpdate}
