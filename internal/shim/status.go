@@ -153,6 +153,9 @@ func (s *shim) writeStatus(final bool) {
 		}
 		st.Containers[c.spec.Name] = pc
 	}
+	// Events first: whoever sees the new status finds the events that
+	// led to it.
+	s.writeEvents()
 	if err := s.dir.WriteStatus(st); err != nil {
 		s.log.Error("write status", "err", err)
 		if errors.Is(err, os.ErrNotExist) && !s.stopping {
@@ -161,7 +164,6 @@ func (s *shim) writeStatus(final bool) {
 			s.stop(0, true)
 		}
 	}
-	s.writeEvents()
 }
 
 // PodPhase is the kubelet's getPhase: the phase of a pod given the status
