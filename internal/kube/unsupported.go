@@ -30,7 +30,6 @@ var unsupported = []unsupportedRule{
 		}
 		return nil
 	}},
-	{feature: "volumes", pod: podField("volumes", func(s *corev1.PodSpec) bool { return len(s.Volumes) > 0 })},
 	{feature: "activeDeadlineSeconds", pod: podField("activeDeadlineSeconds", func(s *corev1.PodSpec) bool { return s.ActiveDeadlineSeconds != nil })},
 	{feature: "readinessGates", pod: podField("readinessGates", func(s *corev1.PodSpec) bool { return len(s.ReadinessGates) > 0 })},
 	{feature: "runtimeClassName", pod: podField("runtimeClassName", func(s *corev1.PodSpec) bool { return s.RuntimeClassName != nil })},
@@ -54,18 +53,7 @@ var unsupported = []unsupportedRule{
 		return nil
 	}},
 
-	{feature: "volumeMounts", container: containerField("volumeMounts", func(c *corev1.Container) bool { return len(c.VolumeMounts) > 0 })},
 	{feature: "volumeDevices", container: containerField("volumeDevices", func(c *corev1.Container) bool { return len(c.VolumeDevices) > 0 })},
-	{feature: "env valueFrom", container: func(_ *corev1.Pod, c *corev1.Container, path *field.Path, _ bool) field.ErrorList {
-		var errs field.ErrorList
-		for i, e := range c.Env {
-			if e.ValueFrom != nil {
-				errs = append(errs, field.Forbidden(path.Child("env").Index(i).Child("valueFrom"), notYet))
-			}
-		}
-		return errs
-	}},
-	{feature: "envFrom", container: containerField("envFrom", func(c *corev1.Container) bool { return len(c.EnvFrom) > 0 })},
 	{feature: "livenessProbe", container: containerField("livenessProbe", func(c *corev1.Container) bool { return c.LivenessProbe != nil })},
 	{feature: "readinessProbe", container: containerField("readinessProbe", func(c *corev1.Container) bool { return c.ReadinessProbe != nil })},
 	{feature: "startupProbe", container: containerField("startupProbe", func(c *corev1.Container) bool { return c.StartupProbe != nil })},
