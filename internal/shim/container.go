@@ -2,6 +2,7 @@ package shim
 
 import (
 	"crypto/rand"
+	"errors"
 	"encoding/hex"
 	"fmt"
 	"os"
@@ -37,6 +38,8 @@ type instance struct {
 	dir         string // overlay dir (upper, work, rootfs)
 	logPath     string
 	cgroupPath  string
+	binds       []runtime.Bind // volumes and the pod's /etc files
+	rootProp    int            // root mount propagation (Bidirectional volumes)
 	lc          *runtime.Container
 	proc        *runtime.Proc // nil for an instance adopted from a shim that died
 	pid         int           // the init's PID
@@ -51,9 +54,10 @@ type instance struct {
 }
 
 type execDefaults struct {
-	env  []string
-	cwd  string
-	user runtime.User
+	env     []string
+	envFile string // env kept on the secret tmpfs (it has values from Secrets)
+	cwd     string
+	user    runtime.User
 }
 
 // startInstance creates and starts instance number restart of c. On a
@@ -102,7 +106,13 @@ func (s *shim) startInstance(c *ctr, restart int, ready chan struct{}) (*instanc
 	if err != nil {
 		return nil, "CreateContainerConfigError", err
 	}
-	env := kube.Env(spec, img.Config.Config.Env, []string{"HOSTNAME=" + s.hostname})
+	env, secretEnv, err := s.containerEnv(spec, img.Config.Config.Env, ready)
+	if errors.Is(err, errStopping) || (err != nil && s.pullCtx.Err() != nil) {
+		return nil, "", errStopping
+	}
+	if err != nil {
+		return nil, "CreateContainerConfigError", err
+	}
 	if !hasEnv(env, "PATH") {
 		env = append([]string{defaultPath}, env...)
 	}
@@ -121,6 +131,16 @@ func (s *shim) startInstance(c *ctr, restart int, ready chan struct{}) (*instanc
 		cwd = "/"
 	}
 	inst.exec = execDefaults{env: env, cwd: cwd, user: user}
+	if secretEnv {
+		if err := s.writeExecEnv(inst); err != nil {
+			return nil, "CreateContainerError", err
+		}
+	}
+	binds, rootProp, reason, err := s.containerMounts(inst, spec, env)
+	if err != nil {
+		return nil, reason, err
+	}
+	inst.binds, inst.rootProp = mountOrder(append(binds, s.etc.binds()...)), rootProp
 	s.log.Debug("timing: prepared", "id", inst.id, "t", time.Since(s.startTime.Time).String())
 	lc, err := runtime.Create(s.dir.RuncRoot(), s.containerSpec(inst, rootfs))
 	if err != nil {
@@ -157,7 +177,8 @@ func (s *shim) containerSpec(inst *instance, rootfs string) *runtime.Spec {
 		CgroupPath:      inst.cgroupPath,
 		Namespaces:      ns,
 		Shm:             s.shm,
-		Binds:           s.etc.binds(),
+		Binds:           inst.binds,
+		RootPropagation: inst.rootProp,
 		NoNewPrivileges: true,
 		Seccomp:         true,
 		Masked:          true,
@@ -321,6 +342,7 @@ func (s *shim) killInstance(inst *instance, grace time.Duration) {
 // rootfs. Safe on a partly created instance.
 func (s *shim) cleanupInstance(inst *instance) {
 	s.keeper.drop(inst.id)
+	defer s.releaseVolumes(inst)
 	if inst.pidfd >= 0 {
 		unix.Close(inst.pidfd)
 		inst.pidfd = -1

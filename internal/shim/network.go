@@ -40,6 +40,7 @@ func (s *shim) startNetwork() {
 		defer s.workers.Done()
 		ips, err := s.attachNetwork(ctx)
 		s.netErr = err // read only after ready is closed
+		s.setNetIPs(ready, ips)
 		close(ready)
 		s.send(networkEv{ready: ready, ips: ips, err: err})
 	}()

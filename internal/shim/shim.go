@@ -70,6 +70,7 @@ type shim struct {
 	shm      string
 	pause    *runtime.Container
 	pauseP   *runtime.Proc
+	vols     podVolumes // the pod's volumes (volumes.go)
 
 	// The pod's network: netReady is closed once the CNI ADD is done
 	// (netErr, podIPs are set before).
