@@ -2,12 +2,17 @@ package sandbox_test
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/podbox/podbox/internal/kube"
 	"github.com/podbox/podbox/sandbox"
+	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -131,5 +136,191 @@ spec:
 	}
 	if out, code := e.exec("shared", "writer", "sh", "-c", "dd if=/dev/zero of=/mem/big bs=1M count=16 2>&1"); code == 0 {
 		t.Errorf("wrote 16 MiB into an 8 MiB tmpfs: %s", out)
+	}
+}
+
+// Test 2 of issue 6: hostPath volumes of every type, the kubelet's checks and
+// their failures with its text.
+func TestVolumeHostPathTypes(t *testing.T) {
+	e := newEnv(t)
+	host := t.TempDir()
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Mkdir(filepath.Join(host, "dir"), 0o755))
+	must(os.WriteFile(filepath.Join(host, "dir", "hello"), []byte("from the host\n"), 0o644))
+	must(os.WriteFile(filepath.Join(host, "file"), []byte("a file\n"), 0o644))
+	l, err := net.Listen("unix", filepath.Join(host, "sock"))
+	must(err)
+	defer l.Close()
+	must(unix.Mknod(filepath.Join(host, "blk"), unix.S_IFBLK|0o600, int(unix.Mkdev(7, 200))))
+
+	vol := func(name, path, typ string) string {
+		return fmt.Sprintf("  - name: %s\n    hostPath: {path: %s, type: %q}\n", name, filepath.Join(host, path), typ)
+	}
+	manifest := `
+apiVersion: v1
+kind: Pod
+metadata: {name: hostpaths}
+spec:
+  terminationGracePeriodSeconds: 0
+  volumes:
+` + vol("unset", "unset-new", "") + vol("dir", "dir", "Directory") + vol("dircreate", "new/dir", "DirectoryOrCreate") +
+		vol("file", "file", "File") + vol("filecreate", "newfile", "FileOrCreate") + vol("sock", "sock", "Socket") +
+		`  - name: chr
+    hostPath: {path: /dev/null, type: CharDevice}
+` + vol("blk", "blk", "BlockDevice") + `
+  containers:
+  - name: c
+    image: ` + testImage + `
+    command: [sleep, "3600"]
+    volumeMounts:
+    - {name: unset, mountPath: /unset}
+    - {name: dir, mountPath: /dir}
+    - {name: dircreate, mountPath: /dircreate}
+    - {name: file, mountPath: /file}
+    - {name: filecreate, mountPath: /filecreate}
+    - {name: sock, mountPath: /sock}
+    - {name: chr, mountPath: /chr}
+    - {name: blk, mountPath: /blk}
+`
+	e.run(manifest)
+	e.wait("hostpaths", sandbox.PodReady)
+	out, code := e.exec("hostpaths", "c", "sh", "-c",
+		"test -d /unset && cat /dir/hello && test -d /dircreate && cat /file && test -f /filecreate && test -S /sock && test -c /chr && test -b /blk && echo ok")
+	if code != 0 || out != "from the host\na file\nok\n" {
+		t.Errorf("hostPath mounts: exit %d, %q", code, out)
+	}
+	// The OrCreate types (and "") made what was missing, as the kubelet does.
+	for p, dir := range map[string]bool{"unset-new": true, "new/dir": true, "newfile": false} {
+		fi, err := os.Stat(filepath.Join(host, p))
+		if err != nil || fi.IsDir() != dir || (dir && fi.Mode().Perm() != 0o755) || (!dir && fi.Mode().Perm() != 0o644) {
+			t.Errorf("%s on the host: %v, %v", p, fi, err)
+		}
+	}
+	// Writes go to the host.
+	if _, code := e.exec("hostpaths", "c", "sh", "-c", "echo back > /dir/back"); code != 0 {
+		t.Error("cannot write to a hostPath directory")
+	}
+	if b, _ := os.ReadFile(filepath.Join(host, "dir", "back")); string(b) != "back\n" {
+		t.Errorf("the host sees %q", b)
+	}
+
+	// Each failure: the container waits in ContainerCreating with the kubelet's message.
+	bad := []struct{ path, typ, want string }{
+		{"file", "Directory", "is not a directory"},
+		{"missing", "Directory", "is not a directory"},
+		{"dir", "File", "is not a file"},
+		{"file", "Socket", "is not a socket file"},
+		{"dir", "CharDevice", "is not a character device"},
+		{"file", "BlockDevice", "is not a block device"},
+	}
+	manifest = "apiVersion: v1\nkind: Pod\nmetadata: {name: badpaths}\nspec:\n  terminationGracePeriodSeconds: 0\n  volumes:\n"
+	for i, b := range bad {
+		manifest += vol(fmt.Sprintf("v%d", i), b.path, b.typ)
+	}
+	manifest += "  containers:\n"
+	for i := range bad {
+		manifest += fmt.Sprintf("  - {name: c%d, image: %s, command: [sleep, \"3600\"], volumeMounts: [{name: v%d, mountPath: /v}]}\n", i, testImage, i)
+	}
+	e.run(manifest)
+	for i, b := range bad {
+		msg := e.waitWaiting("badpaths", fmt.Sprintf("c%d", i), "ContainerCreating")
+		want := fmt.Sprintf("MountVolume.SetUp failed for volume %q : hostPath type check failed: %s %s", fmt.Sprintf("v%d", i), filepath.Join(host, b.path), b.want)
+		if msg != want {
+			t.Errorf("%s as %s: message %q, want %q", b.path, b.typ, msg, want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(host, "missing")); err == nil {
+		t.Error("a missing Directory was made")
+	}
+	p, _ := e.seedGet("badpaths")
+	if p.Status.Phase != corev1.PodPending {
+		t.Errorf("pod with failed mounts is %s, want Pending", p.Status.Phase)
+	}
+}
+
+// Test 2 of issue 6, continued: a subPath that is, or passes through, a
+// symlink out of its volume is refused and nothing outside is touched; a
+// subPath inside works (made if missing), subPathExpr too.
+func TestVolumeSubPathEscape(t *testing.T) {
+	e := newEnv(t)
+	outside := t.TempDir()
+	if err := os.WriteFile(filepath.Join(outside, "secret"), []byte("host only\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	e.run(`
+apiVersion: v1
+kind: Pod
+metadata: {name: subpaths}
+spec:
+  terminationGracePeriodSeconds: 0
+  volumes:
+  - {name: data, emptyDir: {}}
+  initContainers:
+  - name: plant
+    image: ` + testImage + `
+    command: [sh, -c, 'ln -s ` + outside + ` /vol/escape && ln -s ../../../../../../../../.. /vol/up && mkdir -p /vol/real && echo inside > /vol/real/f && ln -s real /vol/ok']
+    volumeMounts: [{name: data, mountPath: /vol}]
+  containers:
+  - name: good
+    image: ` + testImage + `
+    command: [sleep, "3600"]
+    env: [{name: SUB, value: made}]
+    volumeMounts:
+    - {name: data, mountPath: /real, subPath: real}
+    - {name: data, mountPath: /vialink, subPath: ok/f}
+    - {name: data, mountPath: /made, subPathExpr: "new/$(SUB)"}
+  - name: link
+    image: ` + testImage + `
+    command: [sleep, "3600"]
+    volumeMounts: [{name: data, mountPath: /x, subPath: escape}]
+  - name: through
+    image: ` + testImage + `
+    command: [sleep, "3600"]
+    volumeMounts: [{name: data, mountPath: /x, subPath: escape/newdir}]
+  - name: up
+    image: ` + testImage + `
+    command: [sleep, "3600"]
+    volumeMounts: [{name: data, mountPath: /x, subPath: up/etc}]
+`)
+	for _, c := range []string{"link", "through", "up"} {
+		msg := e.waitWaiting("subpaths", c, "CreateContainerConfigError")
+		if !strings.Contains(msg, `failed to prepare subPath for volumeMount "data" of container "`+c+`"`) || !strings.Contains(msg, "leads out of the volume") {
+			t.Errorf("container %s: %q", c, msg)
+		}
+	}
+	eventually(t, 10*time.Second, func() string {
+		p, _ := e.seedGet("subpaths")
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.Name == "good" && cs.State.Running == nil {
+				return "good is " + stateString(cs.State)
+			}
+		}
+		return ""
+	})
+	out, code := e.exec("subpaths", "good", "sh", "-c", "cat /real/f /vialink && test -d /made && touch /made/x && echo ok")
+	if code != 0 || out != "inside\ninside\nok\n" {
+		t.Errorf("subPath mounts: exit %d, %q", code, out)
+	}
+	entries, _ := os.ReadDir(outside)
+	if len(entries) != 1 {
+		t.Errorf("something was made outside the volume: %v", entries)
+	}
+	if b, _ := os.ReadFile(filepath.Join(outside, "secret")); string(b) != "host only\n" {
+		t.Errorf("outside file changed: %q", b)
+	}
+	// The subPath mounts go with the container.
+	if err := e.rt.Delete(context.Background(), "default", "subpaths", sandbox.DeleteOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if leaks := e.sandboxLeaks("subpaths"); len(leaks) > 0 {
+		t.Errorf("left after delete: %v", leaks)
+	}
+	if entries, _ := os.ReadDir(outside); len(entries) != 1 {
+		t.Errorf("the delete touched the outside: %v", entries)
 	}
 }
