@@ -1,11 +1,15 @@
 package sandbox_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -322,5 +326,227 @@ spec:
 	}
 	if entries, _ := os.ReadDir(outside); len(entries) != 1 {
 		t.Errorf("the delete touched the outside: %v", entries)
+	}
+}
+
+// secretValue is what TestVolumeConfigMapSecret's Secret holds; it must
+// never be found on disk.
+const secretValue = "s3cr3t-" + "do-not-leak-4b1d"
+
+// Test 3 of issue 6: a ConfigMap and a Secret from the same manifest, as
+// env (valueFrom, envFrom) and as files; the Secret is on a tmpfs only,
+// never in logs, the pod's record or status, or anywhere else on disk.
+func TestVolumeConfigMapSecret(t *testing.T) {
+	e := newEnv(t)
+	e.runManifest(`
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+data:
+  greeting: hello
+  app.conf: |
+    port=8080
+binaryData:
+  blob: AAEC
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+data:
+  password: ` + base64.StdEncoding.EncodeToString([]byte(secretValue)) + `
+stringData:
+  user: admin
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: objs, labels: {app: objs, tier: test}}
+spec:
+  terminationGracePeriodSeconds: 0
+  volumes:
+  - {name: cfg, configMap: {name: cfg}}
+  - {name: cfgitems, configMap: {name: cfg, defaultMode: 0600, items: [{key: app.conf, path: sub/app.conf, mode: 0640}]}}
+  - {name: creds, secret: {secretName: creds}}
+  - {name: credsmode, secret: {secretName: creds, defaultMode: 0440, items: [{key: password, path: pw}]}}
+  - {name: nothing, secret: {secretName: absent, optional: true}}
+  - name: info
+    downwardAPI:
+      items:
+      - {path: name, fieldRef: {fieldPath: metadata.name}}
+      - {path: labels, fieldRef: {fieldPath: metadata.labels}}
+      - {path: cpu, resourceFieldRef: {containerName: c, resource: limits.cpu}}
+  containers:
+  - name: c
+    image: ` + testImage + `
+    command: [sh, -c, 'echo "greeting=$GREETING user=$CREDS_user"; sleep 3600']
+    env:
+    - {name: GREETING, valueFrom: {configMapKeyRef: {name: cfg, key: greeting}}}
+    - {name: PASSWORD, valueFrom: {secretKeyRef: {name: creds, key: password}}}
+    - {name: MISSING, valueFrom: {configMapKeyRef: {name: cfg, key: nope, optional: true}}}
+    - {name: POD, valueFrom: {fieldRef: {fieldPath: metadata.name}}}
+    - {name: POD_IP, valueFrom: {fieldRef: {fieldPath: status.podIP}}}
+    - {name: NODE, valueFrom: {fieldRef: {fieldPath: spec.nodeName}}}
+    - {name: APP, valueFrom: {fieldRef: {fieldPath: "metadata.labels['app']"}}}
+    - {name: MEM, valueFrom: {resourceFieldRef: {resource: limits.memory, divisor: 1Mi}}}
+    - {name: COMBINED, value: "$(GREETING)-$(CFG_greeting)"}
+    envFrom:
+    - {prefix: CFG_, configMapRef: {name: cfg}}
+    - {prefix: CREDS_, secretRef: {name: creds}}
+    volumeMounts:
+    - {name: cfg, mountPath: /cfg}
+    - {name: cfgitems, mountPath: /cfgitems}
+    - {name: creds, mountPath: /creds}
+    - {name: credsmode, mountPath: /credsmode}
+    - {name: nothing, mountPath: /nothing}
+    - {name: info, mountPath: /info}
+`)
+	p := e.wait("objs", sandbox.PodReady)
+	host, _ := os.Hostname()
+	var si unix.Sysinfo_t
+	if err := unix.Sysinfo(&si); err != nil {
+		t.Fatal(err)
+	}
+	mem := (int64(si.Totalram)*int64(si.Unit) + (1<<20 - 1)) >> 20
+	want := map[string]string{
+		"GREETING": "hello", "PASSWORD": secretValue, "POD": "objs", "POD_IP": p.Status.PodIP, "NODE": host,
+		"APP": "objs", "MEM": strconv.FormatInt(mem, 10), "COMBINED": "hello-hello",
+		"CFG_greeting": "hello", "CFG_app.conf": "port=8080\n", "CREDS_password": secretValue, "CREDS_user": "admin",
+	}
+	if p.Status.PodIP == "" {
+		t.Error("the pod has no IP")
+	}
+	environ, code := e.exec("objs", "c", "cat", "/proc/self/environ")
+	if code != 0 {
+		t.Fatalf("read the environment: %s", environ)
+	}
+	got := map[string]string{}
+	for _, kv := range strings.Split(environ, "\x00") {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			got[k] = v
+		}
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("%s = %q, want %q", k, got[k], v)
+		}
+	}
+	if _, ok := got["MISSING"]; ok {
+		t.Error("MISSING, an optional key that is absent, is set")
+	}
+	files := []struct{ path, content, mode string }{
+		{"/cfg/greeting", "hello", "644"},
+		{"/cfg/app.conf", "port=8080\n", "644"},
+		{"/cfg/blob", "\x00\x01\x02", "644"},
+		{"/cfgitems/sub/app.conf", "port=8080\n", "640"},
+		{"/creds/password", secretValue, "400"},
+		{"/creds/user", "admin", "400"},
+		{"/credsmode/pw", secretValue, "440"},
+		{"/info/name", "objs", "644"},
+		{"/info/labels", "app=\"objs\"\ntier=\"test\"", "644"},
+		{"/info/cpu", strconv.Itoa(goruntime.NumCPU()), "644"},
+	}
+	for _, f := range files {
+		out, code := e.exec("objs", "c", "cat", f.path)
+		if code != 0 || out != f.content {
+			t.Errorf("%s = %q (exit %d), want %q", f.path, out, code, f.content)
+		}
+		if out, _ := e.exec("objs", "c", "stat", "-L", "-c", "%a", f.path); out != f.mode+"\n" {
+			t.Errorf("%s has mode %q, want %s", f.path, out, f.mode)
+		}
+	}
+	if out, _ := e.exec("objs", "c", "ls", "-A", "/nothing", "/cfgitems"); out != "/cfgitems:\nsub\n\n/nothing:\n" {
+		t.Errorf("optional missing secret and items: %q", out)
+	}
+	if _, code := e.exec("objs", "c", "touch", "/cfg/x"); code == 0 {
+		t.Error("a configMap volume is writable")
+	}
+	if out, _ := e.exec("objs", "c", "sh", "-c", "grep ' /creds ' /proc/mounts"); !strings.Contains(out, " tmpfs ") {
+		t.Errorf("the secret volume is not on a tmpfs: %q", out)
+	}
+	if logs := e.seedLogs("objs", "c", false); !strings.Contains(logs, "greeting=hello user=admin") {
+		t.Errorf("logs: %q", logs)
+	}
+	// Nothing outside the pod's secret tmpfs holds the Secret.
+	e.assertNoSecret(secretValue)
+	if err := e.rt.Delete(context.Background(), "default", "objs", sandbox.DeleteOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if leaks := e.sandboxLeaks("objs"); len(leaks) > 0 {
+		t.Errorf("left after delete: %v", leaks)
+	}
+	e.assertNoSecret(secretValue)
+}
+
+// assertNoSecret fails the test if a file under the env's state, log or
+// image root (pod data) that is not on a tmpfs holds value, plain or base64.
+func (e *env) assertNoSecret(value string) {
+	e.t.Helper()
+	needles := [][]byte{[]byte(value), []byte(base64.StdEncoding.EncodeToString([]byte(value)))}
+	for _, dir := range []string{e.dir, filepath.Join(e.root, "pods")} {
+		_ = filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() {
+				return nil
+			}
+			var st unix.Statfs_t
+			if unix.Statfs(path, &st) == nil && st.Type == unix.TMPFS_MAGIC {
+				return nil
+			}
+			data, err := os.ReadFile(path)
+			if err != nil {
+				return nil
+			}
+			for _, n := range needles {
+				if bytes.Contains(data, n) {
+					e.t.Errorf("the Secret is on disk in %s", path)
+				}
+			}
+			return nil
+		})
+	}
+}
+
+// A reference to a ConfigMap, Secret or key that is missing is the
+// container's CreateContainerConfigError with the kubelet's message.
+func TestVolumeMissingReferences(t *testing.T) {
+	e := newEnv(t)
+	e.runManifest(`
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+data: {a: b}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: missing}
+spec:
+  terminationGracePeriodSeconds: 0
+  volumes:
+  - {name: vol, configMap: {name: cfg, items: [{key: nope, path: x}]}}
+  containers:
+  - name: nocm
+    image: ` + testImage + `
+    command: [sleep, "3600"]
+    env: [{name: X, valueFrom: {configMapKeyRef: {name: absent, key: a}}}]
+  - name: nokey
+    image: ` + testImage + `
+    command: [sleep, "3600"]
+    env: [{name: X, valueFrom: {configMapKeyRef: {name: cfg, key: nope}}}]
+  - name: nosecret
+    image: ` + testImage + `
+    command: [sleep, "3600"]
+    envFrom: [{secretRef: {name: absent}}]
+  - name: novolkey
+    image: ` + testImage + `
+    command: [sleep, "3600"]
+    volumeMounts: [{name: vol, mountPath: /v}]
+`)
+	for ctr, want := range map[string][2]string{
+		"nocm":     {"CreateContainerConfigError", `configmap "absent" not found`},
+		"nokey":    {"CreateContainerConfigError", "couldn't find key nope in ConfigMap default/cfg"},
+		"nosecret": {"CreateContainerConfigError", `secret "absent" not found`},
+		"novolkey": {"ContainerCreating", `MountVolume.SetUp failed for volume "vol" : configmap references non-existent config key: nope`},
+	} {
+		if msg := e.waitWaiting("missing", ctr, want[0]); msg != want[1] {
+			t.Errorf("%s: %q, want %q", ctr, msg, want[1])
+		}
 	}
 }
