@@ -11,10 +11,12 @@ import (
 	goruntime "runtime"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/podbox/podbox/internal/kube"
+	"github.com/podbox/podbox/internal/testutil"
 	"github.com/podbox/podbox/sandbox"
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
@@ -548,5 +550,80 @@ spec:
 		if msg := e.waitWaiting("missing", ctr, want[0]); msg != want[1] {
 			t.Errorf("%s: %q, want %q", ctr, msg, want[1])
 		}
+	}
+}
+
+// A shim that dies and is replaced keeps the pod's volumes (and exec gets
+// the environment with values from Secrets); a delete after both shim and
+// keeper were killed removes every volume mount (emptyDir tmpfs, secret
+// tmpfs, subPath mounts) and the pod's data, and leaves hostPath data alone.
+func TestVolumesAfterKilledShim(t *testing.T) {
+	e := newEnv(t)
+	host := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(host, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(host, "sub", "keep"), []byte("keep\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.runManifest(`
+apiVersion: v1
+kind: Secret
+metadata: {name: creds}
+stringData: {password: ` + secretValue + `}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: killed}
+spec:
+  terminationGracePeriodSeconds: 0
+  volumes:
+  - {name: mem, emptyDir: {medium: Memory}}
+  - {name: disk, emptyDir: {}}
+  - {name: creds, secret: {secretName: creds}}
+  - {name: host, hostPath: {path: ` + host + `, type: Directory}}
+  containers:
+  - name: c
+    image: ` + testImage + `
+    command: [sleep, "3600"]
+    env: [{name: PASSWORD, valueFrom: {secretKeyRef: {name: creds, key: password}}}]
+    volumeMounts:
+    - {name: mem, mountPath: /mem}
+    - {name: disk, mountPath: /disk, subPath: a/b}
+    - {name: creds, mountPath: /creds}
+    - {name: host, mountPath: /host, subPath: sub}
+`)
+	uid := string(e.wait("killed", sandbox.PodReady).UID)
+	if _, code := e.exec("killed", "c", "sh", "-c", "echo m > /mem/f && echo d > /disk/f"); code != 0 {
+		t.Fatal("cannot write to the volumes")
+	}
+	old := readShimPID(t, e, "killed")
+	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, func() string {
+		if readShimPID(t, e, "killed") == old {
+			return "no new shim"
+		}
+		return ""
+	})
+	out, code := e.exec("killed", "c", "sh", "-c", `cat /mem/f /disk/f /host/keep; echo "$PASSWORD"`)
+	if code != 0 || out != "m\nd\nkeep\n"+secretValue+"\n" {
+		t.Errorf("after the shim was replaced: exit %d, %q", code, out)
+	}
+	e.assertNoSecret(secretValue)
+
+	killShimAndKeeper(t, e, "killed")
+	if err := e.rt.Delete(context.Background(), "default", "killed", sandbox.DeleteOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	if leaks := testutil.Leaks([]string{e.dir, filepath.Join(e.root, "pods"), host}, e.cg); len(leaks) > 0 {
+		t.Errorf("left after delete: %v", leaks)
+	}
+	if _, err := os.Stat(filepath.Join(e.root, "pods", uid)); err == nil {
+		t.Error("the pod's data directory is left")
+	}
+	if b, err := os.ReadFile(filepath.Join(host, "sub", "keep")); err != nil || string(b) != "keep\n" {
+		t.Errorf("hostPath data after delete: %q, %v", b, err)
 	}
 }
