@@ -627,3 +627,48 @@ spec:
 		t.Errorf("hostPath data after delete: %q, %v", b, err)
 	}
 }
+
+// mountPropagation: HostToContainer (rslave) sees what the host mounts in
+// the volume after the container started; None (rprivate) does not.
+func TestVolumeMountPropagation(t *testing.T) {
+	e := newEnv(t)
+	host := t.TempDir()
+	// The volume is a shared mount of its own, so the test does not depend
+	// on the host's propagation.
+	if err := unix.Mount(host, host, "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = unix.Unmount(host, unix.MNT_DETACH) }()
+	if err := unix.Mount("", host, "", unix.MS_SHARED, ""); err != nil {
+		t.Fatal(err)
+	}
+	e.run(`
+apiVersion: v1
+kind: Pod
+metadata: {name: prop}
+spec:
+  terminationGracePeriodSeconds: 0
+  volumes:
+  - {name: host, hostPath: {path: ` + host + `}}
+  containers:
+  - name: c
+    image: ` + testImage + `
+    command: [sleep, "3600"]
+    volumeMounts:
+    - {name: host, mountPath: /slave, mountPropagation: HostToContainer}
+    - {name: host, mountPath: /private}
+`)
+	e.wait("prop", sandbox.PodReady)
+	later := filepath.Join(host, "later")
+	if err := os.Mkdir(later, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("podbox-prop-test", later, "tmpfs", 0, "size=1m"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = unix.Unmount(later, unix.MNT_DETACH) }()
+	out, _ := e.exec("prop", "c", "sh", "-c", "grep -c podbox-prop-test /proc/mounts; grep podbox-prop-test /proc/mounts | cut -d' ' -f2")
+	if out != "1\n/slave/later\n" {
+		t.Errorf("mounts made on the host after the start, seen in the container: %q, want only /slave/later", out)
+	}
+}
