@@ -31,7 +31,7 @@ func (o RunOptions) forPod(pod *corev1.Pod) ([]corev1.ConfigMap, []corev1.Secret
 			cm.Namespace = pod.Namespace
 		}
 		if errs := kube.ValidateConfigMap(cm); len(errs) > 0 {
-			return nil, nil, fmt.Errorf("ConfigMap %q is invalid: %w", cm.Name, errs.ToAggregate())
+			return nil, nil, fmt.Errorf("configmap %q is invalid: %w", cm.Name, errs.ToAggregate())
 		}
 		if cm.Namespace == pod.Namespace {
 			cms = append(cms, *cm)
@@ -43,7 +43,7 @@ func (o RunOptions) forPod(pod *corev1.Pod) ([]corev1.ConfigMap, []corev1.Secret
 			s.Namespace = pod.Namespace
 		}
 		if errs := kube.ValidateSecret(s); len(errs) > 0 {
-			return nil, nil, fmt.Errorf("Secret %q is invalid: %w", s.Name, errs.ToAggregate())
+			return nil, nil, fmt.Errorf("secret %q is invalid: %w", s.Name, errs.ToAggregate())
 		}
 		if s.Namespace == pod.Namespace {
 			kube.NormalizeSecret(s)
