@@ -248,7 +248,8 @@ func setupEmptyDir(root string, src *corev1.EmptyDirVolumeSource, fsGroup *int64
 	if err := os.MkdirAll(root, 0o777); err != nil {
 		return fmt.Errorf("create emptyDir: %w", err)
 	}
-	if src.Medium == corev1.StorageMediumMemory {
+	if src.Medium == corev1.StorageMediumMemory && !isMountPoint(root) {
+		// (A shim that took over from one that died finds it mounted.)
 		opts := "mode=0777"
 		if src.SizeLimit != nil && src.SizeLimit.Sign() > 0 {
 			opts += ",size=" + strconv.FormatInt(src.SizeLimit.Value(), 10)
@@ -270,14 +271,43 @@ func setupEmptyDir(root string, src *corev1.EmptyDirVolumeSource, fsGroup *int64
 	return nil
 }
 
-// writeVolume writes the files of a configMap, secret or downwardAPI volume into a new
-// root. With fsGroup, files and directories belong to that group and the group may
-// read them (directories setgid), as the kubelet's volume ownership does.
+// isMountPoint reports whether path is mounted on (its device differs from its
+// parent's).
+func isMountPoint(path string) bool {
+	var st, parent unix.Stat_t
+	return unix.Stat(path, &st) == nil && unix.Stat(filepath.Dir(path), &parent) == nil && st.Dev != parent.Dev
+}
+
+// writeVolume writes the files of a configMap, secret or downwardAPI volume into root,
+// whole or not at all: they are written into a new directory renamed to root. A root
+// that exists is kept (the objects of a pod do not change; a shim that took over from
+// one that died finds it, maybe mounted in containers). With fsGroup, files and
+// directories belong to that group and the group may read them (directories setgid),
+// as the kubelet's volume ownership does.
 func writeVolume(root string, files []kube.File, fsGroup *int64) error {
-	if err := os.RemoveAll(root); err != nil {
-		return fmt.Errorf("clear volume directory: %w", err)
+	if _, err := os.Lstat(root); err == nil {
+		return nil
 	}
-	if err := os.MkdirAll(root, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(root), 0o755); err != nil {
+		return fmt.Errorf("create volume directory: %w", err)
+	}
+	tmp, err := os.MkdirTemp(filepath.Dir(root), "."+filepath.Base(root)+".new-")
+	if err != nil {
+		return fmt.Errorf("create volume directory: %w", err)
+	}
+	if err := fillVolume(tmp, files, fsGroup); err != nil {
+		_ = os.RemoveAll(tmp)
+		return err
+	}
+	if err := os.Rename(tmp, root); err != nil {
+		_ = os.RemoveAll(tmp)
+		return fmt.Errorf("create volume directory: %w", err)
+	}
+	return nil
+}
+
+func fillVolume(root string, files []kube.File, fsGroup *int64) error {
+	if err := os.Chmod(root, 0o755); err != nil {
 		return fmt.Errorf("create volume directory: %w", err)
 	}
 	dirs := []string{root}

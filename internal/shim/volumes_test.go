@@ -213,12 +213,28 @@ func TestVolumeOwnership(t *testing.T) {
 	assertOwner(t, filepath.Join(vol, "d/key"), 0, 4242, 0o440)
 	assertOwner(t, filepath.Join(vol, "d"), 0, 4242, os.ModeDir|os.ModeSetgid|0o755)
 	// Without fsGroup, modes are as asked.
-	if err := writeVolume(vol, []kube.File{{Path: "key", Data: []byte("v"), Mode: 0o400}}, nil); err != nil {
+	vol2 := filepath.Join(base, "vol2")
+	if err := writeVolume(vol2, []kube.File{{Path: "key", Data: []byte("v"), Mode: 0o400}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	assertOwner(t, filepath.Join(vol, "key"), 0, 0, 0o400)
-	if _, err := os.Stat(filepath.Join(vol, "d")); err == nil {
-		t.Error("writeVolume kept an earlier file")
+	assertOwner(t, filepath.Join(vol2, "key"), 0, 0, 0o400)
+	assertOwner(t, vol2, 0, 0, os.ModeDir|0o755)
+	// A volume written already is kept as it is (a shim taking over).
+	if err := writeVolume(vol2, []kube.File{{Path: "other", Data: []byte("v"), Mode: 0o400}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if entries, _ := os.ReadDir(base); len(entries) != 4 {
+		t.Errorf("volumes and temporary directories: %v", entries)
+	}
+	if _, err := os.Stat(filepath.Join(vol2, "other")); err == nil {
+		t.Error("writeVolume rewrote a volume")
+	}
+	// A memory emptyDir mounted already is not mounted again.
+	if err := setupEmptyDir(mem, &corev1.EmptyDirVolumeSource{Medium: corev1.StorageMediumMemory}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if mounts, _ := MountsUnder(mem); len(mounts) != 1 {
+		t.Errorf("memory emptyDir set up twice: %v", mounts)
 	}
 }
 
