@@ -21,6 +21,11 @@
 // arguments are built from the container and the image config, and how $(VAR) references
 // are expanded (k8s.io/kubernetes third_party/forked/golang/expansion).
 //
+// ResolveEnv, ConfigMapFiles, SecretFiles and DownwardAPIFiles look up, as the kubelet
+// does, what a container's envFrom and env[].valueFrom and a pod's configMap, secret and
+// downwardAPI volumes refer to: the ConfigMaps and Secrets given with the pod (Objects,
+// from kind: ConfigMap and kind: Secret documents next to it) and the pod's own fields.
+//
 // Everything here is pure: no I/O besides reading the manifest, no logging, no globals
 // that change.
 package kube
