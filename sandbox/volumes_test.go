@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -45,6 +46,25 @@ func (e *env) runManifest(manifest string) *corev1.Pod {
 		e.t.Fatalf("run: %v", err)
 	}
 	return p
+}
+
+// tryExec runs a command in a container and returns its output; an error
+// if it cannot run or exits non-zero.
+func (e *env) tryExec(pod, ctr string, cmd ...string) (string, error) {
+	r, w, err := os.Pipe()
+	if err != nil {
+		return "", err
+	}
+	out := make(chan string)
+	go func() { b, _ := io.ReadAll(r); out <- string(b) }()
+	code, err := e.rt.Exec(context.Background(), "default", pod, sandbox.ExecOptions{Container: ctr, Command: cmd, Stdout: w, Stderr: w})
+	w.Close()
+	s := <-out
+	r.Close()
+	if err == nil && code != 0 {
+		err = fmt.Errorf("exit %d", code)
+	}
+	return s, err
 }
 
 // waitWaiting waits until container ctr of pod name waits with reason, and
@@ -239,6 +259,9 @@ spec:
 		if msg != want {
 			t.Errorf("%s as %s: message %q, want %q", b.path, b.typ, msg, want)
 		}
+	}
+	if ev := findEvent(e.seedEvents("badpaths"), "FailedMount", ""); ev == nil || !strings.HasPrefix(ev.Message, "MountVolume.SetUp failed for volume ") {
+		t.Errorf("FailedMount event: %+v", ev)
 	}
 	if _, err := os.Stat(filepath.Join(host, "missing")); err == nil {
 		t.Error("a missing Directory was made")
@@ -607,10 +630,15 @@ spec:
 		}
 		return ""
 	})
-	out, code := e.exec("killed", "c", "sh", "-c", `cat /mem/f /disk/f /host/keep; echo "$PASSWORD"`)
-	if code != 0 || out != "m\nd\nkeep\n"+secretValue+"\n" {
-		t.Errorf("after the shim was replaced: exit %d, %q", code, out)
-	}
+	// The container is adopted (or, if the new shim finds the sandbox
+	// gone, made again with the same volumes).
+	eventually(t, 20*time.Second, func() string {
+		out, err := e.tryExec("killed", "c", "sh", "-c", `cat /mem/f /disk/f /host/keep; echo "$PASSWORD"`)
+		if err != nil || out != "m\nd\nkeep\n"+secretValue+"\n" {
+			return fmt.Sprintf("after the shim was replaced: %q, %v", out, err)
+		}
+		return ""
+	})
 	e.assertNoSecret(secretValue)
 
 	killShimAndKeeper(t, e, "killed")

@@ -134,7 +134,10 @@ func (e startedEv) handle(s *shim) {
 		c.sandboxRuns--
 		c.status.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: e.reason, Message: e.err.Error()}}
 		s.log.Warn("create container", "container", c.spec.Name, "reason", e.reason, "err", e.err)
-		if !imageProblem(e.reason) && e.reason != reasonInvalidImageName {
+		switch {
+		case e.reason == reasonContainerCreating: // a volume could not be set up
+			s.event(corev1.EventTypeWarning, "FailedMount", "", e.err.Error())
+		case !imageProblem(e.reason) && e.reason != reasonInvalidImageName:
 			s.event(corev1.EventTypeWarning, "Failed", objectOf(c), "Error: "+e.err.Error())
 		}
 		switch {

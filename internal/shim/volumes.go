@@ -236,6 +236,10 @@ func (s *shim) volumeRoot(name string) (string, error) {
 	return root, nil
 }
 
+// reasonContainerCreating is the waiting reason of a container whose volume could not
+// be set up (the kubelet's pod stays ContainerCreating, with FailedMount events).
+const reasonContainerCreating = "ContainerCreating"
+
 // readOnlyVolume: configMap, secret and downwardAPI volumes are always mounted
 // read-only, as by the kubelet.
 func readOnlyVolume(src *corev1.VolumeSource) bool {
@@ -435,7 +439,7 @@ func (s *shim) containerMounts(inst *instance, c *corev1.Container, env []string
 	for i, m := range c.VolumeMounts {
 		root, err := s.volumeRoot(m.Name)
 		if err != nil {
-			return nil, 0, "ContainerCreating", err
+			return nil, 0, reasonContainerCreating, err
 		}
 		var src *corev1.VolumeSource
 		for j := range s.pod.Spec.Volumes {
