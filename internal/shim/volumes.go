@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
@@ -468,6 +469,13 @@ func (s *shim) containerMounts(inst *instance, c *corev1.Container, env []string
 		case *p == corev1.MountPropagationHostToContainer:
 			b.Propagation = unix.MS_SLAVE | unix.MS_REC
 		case *p == corev1.MountPropagationBidirectional:
+			real, err := filepath.EvalSymlinks(b.Source)
+			if err == nil {
+				err = sharedMount(real)
+			}
+			if err != nil {
+				return nil, 0, "CreateContainerError", err
+			}
 			b.Propagation = unix.MS_SHARED | unix.MS_REC
 			rootProp = unix.MS_SHARED | unix.MS_REC
 		}
@@ -524,4 +532,52 @@ func removeMountPoints(dir string) error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// sharedMount checks that path is on a shared mount (its mount has a "shared:N" peer
+// group in mountinfo), which Bidirectional propagation needs, with containerd's text.
+func sharedMount(path string) error {
+	f, err := os.Open("/proc/thread-self/mountinfo")
+	if err != nil {
+		return fmt.Errorf("read mounts: %w", err)
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return fmt.Errorf("read mounts: %w", err)
+	}
+	mp, shared := mountOf(string(data), path)
+	if !shared {
+		return fmt.Errorf("path %q is mounted on %q but it is not a shared mount", path, mp)
+	}
+	return nil
+}
+
+// mountOf finds the mount point holding path in mountinfo (the last, longest match)
+// and whether that mount is shared.
+func mountOf(mountinfo, path string) (string, bool) {
+	best, shared := "", false
+	for _, line := range strings.Split(mountinfo, "\n") {
+		fields := strings.Fields(line)
+		if len(fields) < 7 {
+			continue
+		}
+		mp := unescapeMount(fields[4])
+		if mp != "/" && path != mp && !strings.HasPrefix(path, mp+"/") {
+			continue
+		}
+		if len(mp) < len(best) {
+			continue
+		}
+		best, shared = mp, false
+		for _, opt := range fields[6:] {
+			if opt == "-" {
+				break
+			}
+			if strings.HasPrefix(opt, "shared:") {
+				shared = true
+			}
+		}
+	}
+	return best, shared
 }

@@ -249,3 +249,27 @@ func assertOwner(t *testing.T, path string, uid, gid uint32, mode os.FileMode) {
 		t.Errorf("%s: %d:%d %v, want %d:%d %v", path, st.Uid, st.Gid, fi.Mode(), uid, gid, mode)
 	}
 }
+
+func TestMountOf(t *testing.T) {
+	mi := `22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw
+30 22 0:25 / /srv rw,relatime - tmpfs tmpfs rw
+31 30 0:26 / /srv/shared\040dir rw master:3 shared:7 - tmpfs tmpfs rw
+32 22 0:27 / /srvx rw - tmpfs tmpfs rw
+`
+	for path, want := range map[string]struct {
+		mp     string
+		shared bool
+	}{
+		"/var/lib/x":        {"/", true},
+		"/srv":              {"/srv", false},
+		"/srv/a/b":          {"/srv", false},
+		"/srv/shared dir/x": {"/srv/shared dir", true},
+		"/srvx/y":           {"/srvx", false},
+		"/srv/shared dirty": {"/srv", false},
+	} {
+		mp, shared := mountOf(mi, path)
+		if mp != want.mp || shared != want.shared {
+			t.Errorf("mountOf(%q) = %q, %v; want %q, %v", path, mp, shared, want.mp, want.shared)
+		}
+	}
+}
