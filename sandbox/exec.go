@@ -9,6 +9,7 @@ import (
 	"sync"
 
 	"github.com/podbox/podbox/internal/runtime"
+	"github.com/podbox/podbox/internal/shim"
 	"golang.org/x/sys/unix"
 )
 
@@ -69,8 +70,15 @@ func (r *Runtime) Exec(ctx context.Context, namespace, name string, opts ExecOpt
 	if err != nil {
 		return -1, fmt.Errorf("exec in %s/%s: %w", name, ctr, err)
 	}
+	env := info.Exec.Env
+	if info.Exec.EnvFile != "" {
+		// Values from Secrets: kept on the pod's secret tmpfs.
+		if env, err = shim.ReadEnvFile(info.Exec.EnvFile); err != nil {
+			return -1, fmt.Errorf("exec in %s/%s: %w", name, ctr, err)
+		}
+	}
 	p := runtime.Process{
-		Args: opts.Command, Env: info.Exec.Env, Cwd: info.Exec.Cwd,
+		Args: opts.Command, Env: env, Cwd: info.Exec.Cwd,
 		UID: info.Exec.UID, GID: info.Exec.GID, AdditionalGIDs: info.Exec.AdditionalGIDs,
 	}
 	proc, master, err := c.Exec(runtime.ExecOptions{

@@ -28,11 +28,20 @@ import (
 // their status, as on a node). The pod is defaulted as the API server would
 // (namespace "default" when unset). Nothing is left behind on error.
 func (r *Runtime) Run(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error) {
+	return r.RunWith(ctx, pod, RunOptions{})
+}
+
+// RunWith is Run with the ConfigMaps and Secrets the pod refers to.
+func (r *Runtime) RunWith(ctx context.Context, pod *corev1.Pod, opts RunOptions) (*corev1.Pod, error) {
 	pod, err := r.Validate(ctx, pod)
 	if err != nil {
 		return nil, err
 	}
 	if err := r.checkSeccompProfiles(pod); err != nil {
+		return nil, err
+	}
+	configMaps, secrets, err := opts.forPod(pod)
+	if err != nil {
 		return nil, err
 	}
 	pause, err := r.pauseBinary()
@@ -69,7 +78,7 @@ func (r *Runtime) Run(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error)
 		Pod: pod, BootID: podstate.BootID(), Roots: r.roots, CgroupParent: r.opts.CgroupParent,
 		PauseBinary: pause, BackOffBase: r.opts.BackOffBase, BackOffMax: r.opts.BackOffMax,
 		Pull: r.pullConfig(), Prepulled: r.prePull(ctx, pod), ShimEnv: credentialEnv(),
-		PullBinary: self, ShimBinary: shimBin, CNI: network,
+		PullBinary: self, ShimBinary: shimBin, CNI: network, ConfigMaps: configMaps,
 		SeccompProfileRoot: r.opts.SeccompProfileRoot,
 	}
 	// Held until the shim reports: a delete or stop of this name waits.
@@ -102,7 +111,13 @@ func (r *Runtime) Run(ctx context.Context, pod *corev1.Pod) (*corev1.Pod, error)
 		nameLock.Unlock(false)
 		return nil, fmt.Errorf("run pod %s/%s: %w", pod.Namespace, pod.Name, err)
 	}
-	if err := startShim(ctx, dir, rec, lock, pause); err != nil {
+	if len(secrets) > 0 {
+		err = podstate.WriteSecrets(r.roots.SecretsDir(string(pod.UID)), secrets)
+	}
+	if err == nil {
+		err = startShim(ctx, dir, rec, lock, pause)
+	}
+	if err != nil {
 		r.rollback(dir, rec)
 		lock.Close()
 		nameLock.Unlock(true)

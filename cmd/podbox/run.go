@@ -43,9 +43,13 @@ func runCommand() *cli.Command {
 				}
 			}
 			ns := namespace(c)
-			pods, err := readPods(c.StringSlice("filename"), ns, isSetAnywhere(c, "namespace"), os.Stdin)
+			m, err := readManifests(c.StringSlice("filename"), ns, isSetAnywhere(c, "namespace"), os.Stdin)
 			if err != nil {
 				return err
+			}
+			pods := m.pods
+			if len(pods) == 0 {
+				return errors.New("no pods in the manifests (ConfigMaps and Secrets alone run nothing)")
 			}
 			rt, err := openRuntime(c)
 			if err != nil {
@@ -70,7 +74,7 @@ func runCommand() *cli.Command {
 			if len(problems) > 0 {
 				return errors.New(strings.Join(problems, "\n"))
 			}
-			if err := runAll(c, rt, pods); err != nil {
+			if err := runAll(c, rt, pods, m.objects); err != nil {
 				return err
 			}
 			switch {
@@ -168,7 +172,7 @@ func failedExitCode(p *corev1.Pod) int {
 }
 
 // runAll starts the pods concurrently and prints one line per pod.
-func runAll(c *cli.Context, rt *sandbox.Runtime, pods []*corev1.Pod) error {
+func runAll(c *cli.Context, rt *sandbox.Runtime, pods []*corev1.Pod, objects sandbox.RunOptions) error {
 	errs := make([]error, len(pods))
 	created := make([]*corev1.Pod, len(pods))
 	var wg sync.WaitGroup
@@ -176,7 +180,7 @@ func runAll(c *cli.Context, rt *sandbox.Runtime, pods []*corev1.Pod) error {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			created[i], errs[i] = rt.Run(c.Context, p)
+			created[i], errs[i] = rt.RunWith(c.Context, p, objects)
 		}()
 	}
 	wg.Wait()

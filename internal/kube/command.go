@@ -51,11 +51,17 @@ func appendExpanded(dst, src []string, vars map[string]string) []string {
 // ContainerEnv returns the container's own environment as the kubelet resolves it, as a
 // "KEY=VALUE" list in spec order: each env[] entry with a plain value, its $(VAR)
 // references expanded against the entries before it. A name given twice keeps its first
-// position and its last value. Entries with valueFrom are left out (podbox refuses them;
-// see unsupported.go). The image's env is not part of it.
-func ContainerEnv(c *corev1.Container) []string {
+// position and its last value. Entries with valueFrom and envFrom are left out (see
+// ContainerEnvRefs). The image's env is not part of it.
+func ContainerEnv(c *corev1.Container) []string { return ContainerEnvRefs(c, nil) }
+
+// ContainerEnvRefs is ContainerEnv with what envFrom and valueFrom refer to (see
+// ResolveEnv): envFrom's variables first, then env[] in spec order, each entry with
+// valueFrom taking its looked-up value (never expanded), as the kubelet does. A
+// valueFrom entry without a value (an optional reference that is missing) is left out.
+func ContainerEnvRefs(c *corev1.Container, refs *EnvRefs) []string {
 	var l envList
-	resolveContainerEnv(c, &l)
+	resolveContainerEnv(c, &l, refs)
 	return l.strings()
 }
 
@@ -66,6 +72,11 @@ func ContainerEnv(c *corev1.Container) []string {
 // Only the container's own earlier entries are visible to its $(VAR) expansion, as in the
 // kubelet: neither the image env nor extra is.
 func Env(c *corev1.Container, imageEnv []string, extra []string) []string {
+	return EnvWithRefs(c, imageEnv, extra, nil)
+}
+
+// EnvWithRefs is Env with what envFrom and valueFrom refer to (see ContainerEnvRefs).
+func EnvWithRefs(c *corev1.Container, imageEnv []string, extra []string, refs *EnvRefs) []string {
 	var l envList
 	for _, kv := range imageEnv {
 		l.setRaw(kv)
@@ -74,19 +85,34 @@ func Env(c *corev1.Container, imageEnv []string, extra []string) []string {
 		l.setRaw(kv)
 	}
 	var own envList
-	resolveContainerEnv(c, &own)
+	resolveContainerEnv(c, &own, refs)
 	for i, name := range own.names {
 		l.set(name, own.values[i], true)
 	}
 	return l.strings()
 }
 
-// resolveContainerEnv applies the kubelet's makeEnvironmentVariables rules for env[]
-// entries with a plain value.
-func resolveContainerEnv(c *corev1.Container, l *envList) {
+// resolveContainerEnv applies the kubelet's makeEnvironmentVariables rules; without refs
+// only env[] entries with a plain value count.
+func resolveContainerEnv(c *corev1.Container, l *envList, refs *EnvRefs) {
 	seen := map[string]string{}
-	for _, e := range c.Env {
+	if refs != nil {
+		for _, kv := range refs.From {
+			seen[kv.Name] = kv.Value
+			l.set(kv.Name, kv.Value, true)
+		}
+	}
+	for i, e := range c.Env {
 		if e.ValueFrom != nil {
+			if refs == nil {
+				continue
+			}
+			v, ok := refs.ValueFrom[i]
+			if !ok {
+				continue
+			}
+			seen[e.Name] = v
+			l.set(e.Name, v, true)
 			continue
 		}
 		v := e.Value

@@ -16,19 +16,36 @@ import (
 // MaxManifestSize bounds what Decode reads from one input.
 const MaxManifestSize = 64 << 20
 
-// Manifest is what one input file holds.
+// Manifest is what one input file holds: pods, and the ConfigMaps and Secrets their
+// volumes and environment may refer to (as podman kube play takes them).
 type Manifest struct {
-	Pods []*corev1.Pod
+	Pods       []*corev1.Pod
+	ConfigMaps []*corev1.ConfigMap
+	Secrets    []*corev1.Secret
 }
 
 var (
-	podType  = reflect.TypeFor[corev1.Pod]()
-	listType = reflect.TypeFor[corev1.List]()
+	podType       = reflect.TypeFor[corev1.Pod]()
+	configMapType = reflect.TypeFor[corev1.ConfigMap]()
+	secretType    = reflect.TypeFor[corev1.Secret]()
+	listType      = reflect.TypeFor[corev1.List]()
 )
 
+// add files a decoded object under its kind.
+func (m *Manifest) add(obj any) {
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		m.Pods = append(m.Pods, o)
+	case *corev1.ConfigMap:
+		m.ConfigMaps = append(m.ConfigMaps, o)
+	case *corev1.Secret:
+		m.Secrets = append(m.Secrets, o)
+	}
+}
+
 // Decode reads every document of a multi-document YAML stream, or a stream of JSON
-// values, strictly: a document holds one object (apiVersion v1, kind Pod) or a v1 List
-// (kind List or PodList) of them. Every problem of a document is reported at once with its
+// values, strictly: a document holds one object (apiVersion v1, kind Pod, ConfigMap or
+// Secret) or a v1 List (kind List or PodList) of them. Every problem of a document is reported at once with its
 // field path (unknown fields, values of the wrong type, duplicate fields), each line
 // prefixed by source and document number:
 //
@@ -55,9 +72,11 @@ func Decode(r io.Reader, source string) (*Manifest, error) {
 	for _, d := range docs {
 		problems := d.problems
 		if len(problems) == 0 && d.value != nil {
-			var pods []*corev1.Pod
-			pods, problems = decodeDocument(d.value)
-			m.Pods = append(m.Pods, pods...)
+			var objs []any
+			objs, problems = decodeDocument(d.value)
+			for _, o := range objs {
+				m.add(o)
+			}
 			objects++
 		}
 		if len(problems) > 0 {
@@ -74,14 +93,14 @@ func Decode(r io.Reader, source string) (*Manifest, error) {
 		return nil, errors.Join(errs...)
 	case objects == 0:
 		return nil, &DecodeError{Source: source, Problems: []error{errors.New("no objects found: the input is empty or holds only comments")}}
-	case len(m.Pods) == 0:
+	case len(m.Pods)+len(m.ConfigMaps)+len(m.Secrets) == 0:
 		return nil, &DecodeError{Source: source, Problems: []error{errors.New("no objects found: the list has no items")}}
 	}
 	return m, nil
 }
 
 // decodeDocument decodes one top-level object of a stream.
-func decodeDocument(v any) ([]*corev1.Pod, []error) {
+func decodeDocument(v any) ([]any, []error) {
 	o, ok := v.(*object)
 	if !ok {
 		return nil, []error{fmt.Errorf("expected an object with apiVersion and kind, got %s", describe(v))}
@@ -94,11 +113,11 @@ func decodeDocument(v any) ([]*corev1.Pod, []error) {
 	case "List", "PodList":
 		return decodeList(o, apiVersion, kind)
 	default:
-		pod, problems := decodeObject(o, apiVersion, kind, nil)
+		obj, problems := decodeObject(o, apiVersion, kind, nil)
 		if len(problems) > 0 {
 			return nil, problems
 		}
-		return []*corev1.Pod{pod}, nil
+		return []any{obj}, nil
 	}
 }
 
@@ -131,27 +150,36 @@ func typeMeta(o *object, path *field.Path, defaultKind string) (apiVersion, kind
 	return apiVersion, kind, problems
 }
 
-// decodeObject decodes one object that is not a list.
-func decodeObject(o *object, apiVersion, kind string, path *field.Path) (*corev1.Pod, []error) {
-	if kind != "Pod" {
-		return nil, []error{pathError(path, fmt.Sprintf("kind %s is not supported: podbox runs kind: Pod", kind))}
+// decodeObject decodes one object that is not a list: a *corev1.Pod, *corev1.ConfigMap
+// or *corev1.Secret.
+func decodeObject(o *object, apiVersion, kind string, path *field.Path) (any, []error) {
+	var obj any
+	var t reflect.Type
+	switch kind {
+	case "Pod":
+		obj, t = &corev1.Pod{}, podType
+	case "ConfigMap":
+		obj, t = &corev1.ConfigMap{}, configMapType
+	case "Secret":
+		obj, t = &corev1.Secret{}, secretType
+	default:
+		return nil, []error{pathError(path, fmt.Sprintf("kind %s is not supported: podbox runs kind: Pod (and ConfigMap, Secret)", kind))}
 	}
 	if apiVersion != "v1" {
 		return nil, []error{pathError(child(path, "apiVersion"),
-			fmt.Sprintf("%s is not valid for kind Pod: use apiVersion: v1", strconv.Quote(apiVersion)))}
+			fmt.Sprintf("%s is not valid for kind %s: use apiVersion: v1", strconv.Quote(apiVersion), kind))}
 	}
-	if problems := checkStrict(o, podType, path); len(problems) > 0 {
+	if problems := checkStrict(o, t, path); len(problems) > 0 {
 		return nil, problems
 	}
-	pod := &corev1.Pod{}
-	if err := decodeJSON(o, pod); err != nil {
+	if err := decodeJSON(o, obj); err != nil {
 		return nil, []error{pathError(path, err.Error())}
 	}
-	return pod, nil
+	return obj, nil
 }
 
 // decodeList decodes a v1 List or PodList and each of its items.
-func decodeList(o *object, apiVersion, kind string) ([]*corev1.Pod, []error) {
+func decodeList(o *object, apiVersion, kind string) ([]any, []error) {
 	if apiVersion != "v1" {
 		return nil, []error{pathError(field.NewPath("apiVersion"),
 			fmt.Sprintf("%s is not valid for kind %s: use apiVersion: v1", strconv.Quote(apiVersion), kind))}
@@ -172,7 +200,7 @@ func decodeList(o *object, apiVersion, kind string) ([]*corev1.Pod, []error) {
 	if kind == "PodList" {
 		defaultKind = "Pod"
 	}
-	var pods []*corev1.Pod
+	var objs []any
 	for i, item := range raw {
 		path := field.NewPath("items").Index(i)
 		itemObj, ok := item.(*object)
@@ -189,16 +217,16 @@ func decodeList(o *object, apiVersion, kind string) ([]*corev1.Pod, []error) {
 			problems = append(problems, pathError(path, "a list may not hold another list"))
 			continue
 		}
-		pod, p := decodeObject(itemObj, itemVersion, itemKind, path)
+		obj, p := decodeObject(itemObj, itemVersion, itemKind, path)
 		problems = append(problems, p...)
-		if pod != nil {
-			pods = append(pods, pod)
+		if obj != nil {
+			objs = append(objs, obj)
 		}
 	}
 	if len(problems) > 0 {
 		return nil, problems
 	}
-	return pods, nil
+	return objs, nil
 }
 
 // decodeJSON decodes a checked tree into out.

@@ -189,7 +189,7 @@ pod.yaml: document 1: spec.initContainers[0].livenessProbe.tcpSocket.port: canno
 		"pod.yaml: document 2: spec.containers[0].imagePullPolcy: unknown field",
 	},
 	{"non-Pod kind", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n",
-		"pod.yaml: document 1: kind Deployment is not supported: podbox runs kind: Pod"},
+		"pod.yaml: document 1: kind Deployment is not supported: podbox runs kind: Pod (and ConfigMap, Secret)"},
 	{"wrong apiVersion", "apiVersion: core/v1\nkind: Pod\n",
 		`pod.yaml: document 1: apiVersion: "core/v1" is not valid for kind Pod: use apiVersion: v1`},
 	{"missing apiVersion and kind", "metadata: {name: web}\n",
@@ -216,11 +216,11 @@ pod.yaml: document 1: spec.initContainers[0].livenessProbe.tcpSocket.port: canno
 		{"apiVersion":"v1","kind":"List"},
 		7]}`,
 		`pod.yaml: document 1: items[0].spec.containerz: unknown field
-pod.yaml: document 1: items[1]: kind Service is not supported: podbox runs kind: Pod
+pod.yaml: document 1: items[1]: kind Service is not supported: podbox runs kind: Pod (and ConfigMap, Secret)
 pod.yaml: document 1: items[2]: a list may not hold another list
 pod.yaml: document 1: items[3]: expected an object with apiVersion and kind, got number 7`},
-	{"several bad documents", "kind: Pod\n---\napiVersion: v1\nkind: Secret\n",
-		"pod.yaml: document 1: apiVersion not set\npod.yaml: document 2: kind Secret is not supported: podbox runs kind: Pod"},
+	{"several bad documents", "kind: Pod\n---\napiVersion: v1\nkind: Service\n",
+		"pod.yaml: document 1: apiVersion not set\npod.yaml: document 2: kind Service is not supported: podbox runs kind: Pod (and ConfigMap, Secret)"},
 	{"YAML infinity", "apiVersion: v1\nkind: Pod\nspec:\n  priority: .inf\n",
 		"pod.yaml: document 1: spec.priority: +Inf is not a valid JSON number"},
 }

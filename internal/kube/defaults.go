@@ -214,9 +214,8 @@ func defaultVolume(v *corev1.Volume) {
 		t := corev1.HostPathUnset
 		src.HostPath.Type = &t
 	}
-	if src.Secret != nil {
-		defaultMode(&src.Secret.DefaultMode, corev1.SecretVolumeSourceDefaultMode)
-	}
+	// Secret volumes keep defaultMode unset (the API server sets 0644): podbox writes
+	// Secrets 0400 unless the pod says otherwise (SecretVolumeDefaultMode).
 	if src.ConfigMap != nil {
 		defaultMode(&src.ConfigMap.DefaultMode, corev1.ConfigMapVolumeSourceDefaultMode)
 	}

@@ -26,6 +26,11 @@
 // the container's merge, and podbox's hardened defaults (no_new_privs, seccomp
 // RuntimeDefault); SysctlNamespace says which sysctls a pod may set.
 //
+// ResolveEnv, ConfigMapFiles, SecretFiles and DownwardAPIFiles look up, as the kubelet
+// does, what a container's envFrom and env[].valueFrom and a pod's configMap, secret and
+// downwardAPI volumes refer to: the ConfigMaps and Secrets given with the pod (Objects,
+// from kind: ConfigMap and kind: Secret documents next to it) and the pod's own fields.
+//
 // Everything here is pure: no I/O besides reading the manifest, no logging, no globals
 // that change.
 package kube

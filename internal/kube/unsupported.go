@@ -30,7 +30,6 @@ var unsupported = []unsupportedRule{
 		}
 		return nil
 	}},
-	{feature: "volumes", pod: podField("volumes", func(s *corev1.PodSpec) bool { return len(s.Volumes) > 0 })},
 	{feature: "readinessGates", pod: podField("readinessGates", func(s *corev1.PodSpec) bool { return len(s.ReadinessGates) > 0 })},
 	{feature: "runtimeClassName", pod: podField("runtimeClassName", func(s *corev1.PodSpec) bool { return s.RuntimeClassName != nil })},
 	{feature: "hostUsers (user namespaces)", pod: podField("hostUsers", func(s *corev1.PodSpec) bool { return s.HostUsers != nil && !*s.HostUsers })},
@@ -47,18 +46,7 @@ var unsupported = []unsupportedRule{
 		return nil
 	}},
 
-	{feature: "volumeMounts", container: containerField("volumeMounts", func(c *corev1.Container) bool { return len(c.VolumeMounts) > 0 })},
 	{feature: "volumeDevices", container: containerField("volumeDevices", func(c *corev1.Container) bool { return len(c.VolumeDevices) > 0 })},
-	{feature: "env valueFrom", container: func(_ *corev1.Pod, c *corev1.Container, path *field.Path, _ bool) field.ErrorList {
-		var errs field.ErrorList
-		for i, e := range c.Env {
-			if e.ValueFrom != nil {
-				errs = append(errs, field.Forbidden(path.Child("env").Index(i).Child("valueFrom"), notYet))
-			}
-		}
-		return errs
-	}},
-	{feature: "envFrom", container: containerField("envFrom", func(c *corev1.Container) bool { return len(c.EnvFrom) > 0 })},
 	{feature: "resources", container: func(_ *corev1.Pod, c *corev1.Container, path *field.Path, _ bool) field.ErrorList {
 		// One error for the lot: SetDefaults copies limits into requests.
 		if set := setFieldNames(reflect.ValueOf(c.Resources)); len(set) > 0 {

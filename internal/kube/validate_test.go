@@ -211,14 +211,12 @@ var validateCases = []struct {
 	}, []string{
 		`spec.containers[0].env[0].valueFrom.fieldRef.fieldPath: Unsupported value: "spec.restartPolicy": supported values: "metadata.name", "metadata.namespace", "metadata.uid", "spec.nodeName", "spec.serviceAccountName", "status.hostIP", "status.hostIPs", "status.podIP", "status.podIPs"`,
 		"spec.containers[0].env[0].valueFrom: Invalid value: \"\": may not be specified when `value` is not empty",
-		"spec.containers[0].env[0].valueFrom: Forbidden: not supported by podbox yet",
 	}},
 	{"mount of a missing volume", func(p *corev1.Pod) {
 		p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/data", SubPath: "../up"}}
 	}, []string{
 		`spec.containers[0].volumeMounts[0].name: Not found: "data"`,
 		`spec.containers[0].volumeMounts[0].subPath: Invalid value: "../up": must not contain '..'`,
-		"spec.containers[0].volumeMounts: Forbidden: not supported by podbox yet",
 	}},
 	{"ephemeral containers", func(p *corev1.Pod) {
 		p.Spec.EphemeralContainers = []corev1.EphemeralContainer{{EphemeralContainerCommon: corev1.EphemeralContainerCommon{Name: "debug", Image: "busybox"}}}
@@ -275,8 +273,6 @@ var unsupportedCases = []struct {
 }{
 	{"metadata.generateName", func(p *corev1.Pod) { p.Name, p.GenerateName = "", "web-" },
 		"metadata.generateName: Forbidden: not supported, set metadata.name"},
-	{"volumes", func(p *corev1.Pod) { p.Spec.Volumes = []corev1.Volume{{Name: "data"}} },
-		"spec.volumes: Forbidden: not supported by podbox yet"},
 	{"readinessGates", func(p *corev1.Pod) {
 		p.Spec.ReadinessGates = []corev1.PodReadinessGate{{ConditionType: "example.com/ready"}}
 	}, "spec.readinessGates: Forbidden: not supported by podbox yet"},
@@ -300,21 +296,10 @@ var unsupportedCases = []struct {
 		"spec.hostnameOverride: Forbidden: not supported by podbox yet"},
 	{"windows pods", func(p *corev1.Pod) { p.Spec.OS = &corev1.PodOS{Name: corev1.Windows} },
 		"spec.os.name: Forbidden: podbox runs Linux pods only"},
-	{"volumeMounts", func(p *corev1.Pod) {
-		p.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}
-	}, "spec.containers[0].volumeMounts: Forbidden: not supported by podbox yet"},
 	{"volumeDevices", func(p *corev1.Pod) {
 		p.Spec.InitContainers = []corev1.Container{{Name: "init", Image: "busybox",
 			VolumeDevices: []corev1.VolumeDevice{{Name: "disk", DevicePath: "/dev/xvda"}}}}
 	}, "spec.initContainers[0].volumeDevices: Forbidden: not supported by podbox yet"},
-	{"env valueFrom", func(p *corev1.Pod) {
-		p.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "A", Value: "a"}, {Name: "NODE", ValueFrom: &corev1.EnvVarSource{
-			FieldRef: &corev1.ObjectFieldSelector{FieldPath: "spec.nodeName"}}}}
-	}, "spec.containers[0].env[1].valueFrom: Forbidden: not supported by podbox yet"},
-	{"envFrom", func(p *corev1.Pod) {
-		p.Spec.Containers[0].EnvFrom = []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{
-			LocalObjectReference: corev1.LocalObjectReference{Name: "cfg"}}}}
-	}, "spec.containers[0].envFrom: Forbidden: not supported by podbox yet"},
 	{"resources", func(p *corev1.Pod) {
 		p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: mustQuantity("64Mi")}
 	}, "spec.containers[0].resources: Forbidden: not supported by podbox yet (set: limits, requests)"},

@@ -3,6 +3,7 @@ package kube
 import (
 	"path"
 	"reflect"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -61,8 +62,21 @@ func validateVolumeSource(src *corev1.VolumeSource, p *field.Path) field.ErrorLi
 	if n == 0 {
 		return append(errs, field.Required(p, "must specify a volume type"))
 	}
-	if s := src.EmptyDir; s != nil && s.SizeLimit != nil && s.SizeLimit.Sign() < 0 {
-		errs = append(errs, field.Forbidden(p.Child("emptyDir").Child("sizeLimit"), "SizeLimit field must be a valid resource quantity"))
+	for i, name := range volumeSourceFields() {
+		if !v.Field(i).IsNil() && !slices.Contains(supportedVolumeTypes, name) {
+			errs = append(errs, field.Forbidden(p.Child(name), "volume type "+name+" is not supported by podbox (supported: "+strings.Join(supportedVolumeTypes, ", ")+")"))
+		}
+	}
+	if s := src.EmptyDir; s != nil {
+		if s.SizeLimit != nil && s.SizeLimit.Sign() < 0 {
+			errs = append(errs, field.Forbidden(p.Child("emptyDir").Child("sizeLimit"), "SizeLimit field must be a valid resource quantity"))
+		}
+		switch s.Medium {
+		case corev1.StorageMediumDefault, corev1.StorageMediumMemory:
+		default:
+			errs = append(errs, field.NotSupported(p.Child("emptyDir").Child("medium"), s.Medium,
+				[]corev1.StorageMedium{corev1.StorageMediumDefault, corev1.StorageMediumMemory}))
+		}
 	}
 	if s := src.HostPath; s != nil {
 		if s.Path == "" {
@@ -70,6 +84,12 @@ func validateVolumeSource(src *corev1.VolumeSource, p *field.Path) field.ErrorLi
 		} else {
 			errs = append(errs, noBacksteps(s.Path, p.Child("hostPath").Child("path"))...)
 		}
+		if s.Type != nil && !slices.Contains(hostPathTypes, *s.Type) {
+			errs = append(errs, field.NotSupported(p.Child("hostPath").Child("type"), *s.Type, hostPathTypes))
+		}
+	}
+	if s := src.DownwardAPI; s != nil {
+		errs = append(errs, validateDownwardAPIVolume(s, p.Child("downwardAPI"))...)
 	}
 	if s := src.ConfigMap; s != nil {
 		errs = append(errs, validateRefName(s.Name, p.Child("configMap").Child("name"))...)
@@ -78,6 +98,62 @@ func validateVolumeSource(src *corev1.VolumeSource, p *field.Path) field.ErrorLi
 	if s := src.Secret; s != nil {
 		errs = append(errs, validateRefName(s.SecretName, p.Child("secret").Child("secretName"))...)
 		errs = append(errs, validateKeyToPaths(s.Items, s.DefaultMode, p.Child("secret"))...)
+	}
+	return errs
+}
+
+// supportedVolumeTypes are the volume sources podbox implements; every other one is
+// refused by name.
+var supportedVolumeTypes = []string{"configMap", "downwardAPI", "emptyDir", "hostPath", "secret"}
+
+var hostPathTypes = []corev1.HostPathType{
+	corev1.HostPathUnset, corev1.HostPathDirectoryOrCreate, corev1.HostPathDirectory, corev1.HostPathFileOrCreate,
+	corev1.HostPathFile, corev1.HostPathSocket, corev1.HostPathCharDev, corev1.HostPathBlockDev,
+}
+
+// volumeFieldPaths are the pod fields a downwardAPI volume may name (besides subscripts
+// of labels and annotations).
+var volumeFieldPaths = []string{"metadata.annotations", "metadata.labels", "metadata.name", "metadata.namespace", "metadata.uid"}
+
+var volumeResourceFields = []string{"limits.cpu", "limits.memory", "requests.cpu", "requests.memory"}
+
+func validateDownwardAPIVolume(s *corev1.DownwardAPIVolumeSource, p *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if m := s.DefaultMode; m != nil && (*m > 0o777 || *m < 0) {
+		errs = append(errs, field.Invalid(p.Child("defaultMode"), *m, fileModeErrorMsg))
+	}
+	for i, it := range s.Items {
+		ip := p.Child("items").Index(i)
+		if it.Path == "" {
+			errs = append(errs, field.Required(ip.Child("path"), ""))
+		} else {
+			errs = append(errs, localDescendingPath(it.Path, ip.Child("path"))...)
+		}
+		if it.Mode != nil && (*it.Mode > 0o777 || *it.Mode < 0) {
+			errs = append(errs, field.Invalid(ip.Child("mode"), *it.Mode, fileModeErrorMsg))
+		}
+		switch {
+		case it.FieldRef != nil && it.ResourceFieldRef != nil:
+			errs = append(errs, field.Invalid(ip, "resource", "fieldRef and resourceFieldRef can not be specified simultaneously"))
+		case it.FieldRef != nil:
+			fp := it.FieldRef.FieldPath
+			if name, _, ok := splitSubscript(fp); ok && (name == "metadata.labels" || name == "metadata.annotations") {
+				errs = append(errs, validateFieldRef(it.FieldRef, ip.Child("fieldRef"))...)
+			} else if !slices.Contains(volumeFieldPaths, fp) {
+				errs = append(errs, field.NotSupported(ip.Child("fieldRef").Child("fieldPath"), fp, volumeFieldPaths))
+			}
+		case it.ResourceFieldRef != nil:
+			r := it.ResourceFieldRef
+			rp := ip.Child("resourceFieldRef")
+			if r.ContainerName == "" {
+				errs = append(errs, field.Required(rp.Child("containerName"), ""))
+			}
+			if !slices.Contains(volumeResourceFields, r.Resource) {
+				errs = append(errs, field.NotSupported(rp.Child("resource"), r.Resource, volumeResourceFields))
+			}
+		default:
+			errs = append(errs, field.Required(ip, "one of fieldRef and resourceFieldRef is required"))
+		}
 	}
 	return errs
 }
@@ -129,6 +205,9 @@ func validateVolumeMounts(c *corev1.Container, vols map[string]corev1.VolumeSour
 		if m.SubPath != "" {
 			errs = append(errs, localDescendingPath(m.SubPath, p.Child("subPath"))...)
 		}
+		if m.MountPropagation != nil {
+			errs = append(errs, validateMountPropagation(*m.MountPropagation, c, p.Child("mountPropagation"))...)
+		}
 		if m.SubPathExpr != "" {
 			if m.SubPath != "" {
 				errs = append(errs, field.Invalid(p.Child("subPathExpr"), m.SubPathExpr, "subPathExpr and subPath are mutually exclusive"))
@@ -149,6 +228,23 @@ func validateVolumeMounts(c *corev1.Container, vols map[string]corev1.VolumeSour
 		}
 	}
 	return errs
+}
+
+var propagationModes = []corev1.MountPropagationMode{
+	corev1.MountPropagationNone, corev1.MountPropagationHostToContainer, corev1.MountPropagationBidirectional,
+}
+
+// validateMountPropagation: a known mode; Bidirectional only for privileged containers,
+// as the API server requires.
+func validateMountPropagation(mode corev1.MountPropagationMode, c *corev1.Container, p *field.Path) field.ErrorList {
+	if !slices.Contains(propagationModes, mode) {
+		return field.ErrorList{field.NotSupported(p, mode, propagationModes)}
+	}
+	privileged := c.SecurityContext != nil && c.SecurityContext.Privileged != nil && *c.SecurityContext.Privileged
+	if mode == corev1.MountPropagationBidirectional && !privileged {
+		return field.ErrorList{field.Forbidden(p, "Bidirectional mount propagation is available only to privileged containers")}
+	}
+	return nil
 }
 
 // localDescendingPath: a relative path that does not climb out with "..".

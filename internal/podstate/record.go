@@ -51,6 +51,10 @@ type Record struct {
 	// SeccompProfileRoot is where the pod's Localhost seccomp profiles
 	// are, by the name the pod gives them.
 	SeccompProfileRoot string `json:"seccompProfileRoot,omitempty"`
+	// ConfigMaps are those the pod was given (its volumes and environment
+	// refer to them by name). Secrets are never in the record: they are on
+	// the pod's secret tmpfs (Roots.SecretsDir), see WriteSecrets.
+	ConfigMaps []corev1.ConfigMap `json:"configMaps,omitempty"`
 }
 
 // PullConfig is the part of image.PullOptions a pod's shim reuses.
@@ -170,7 +174,11 @@ type Container struct {
 // ExecDefaults are the container's user, environment and working
 // directory, which `podbox exec` reuses.
 type ExecDefaults struct {
-	Env            []string `json:"env"`
+	Env []string `json:"env"`
+	// EnvFile, when set, holds the environment instead of Env (a JSON
+	// list): it has values from Secrets, so it is on the pod's secret
+	// tmpfs, never on disk.
+	EnvFile        string   `json:"envFile,omitempty"`
 	Cwd            string   `json:"cwd"`
 	UID            uint32   `json:"uid"`
 	GID            uint32   `json:"gid"`

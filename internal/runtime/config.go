@@ -54,6 +54,7 @@ func NewConfig(s *Spec) (*configs.Config, error) {
 		},
 		// Networks: a new network namespace gets lo up; a pinned one already has it.
 	}
+	c.RootPropagation = s.RootPropagation
 	if s.Namespaces.Net.Path == "" && !s.Namespaces.Net.Host {
 		c.Networks = []*configs.Network{{Type: "loopback"}}
 	}
@@ -119,7 +120,11 @@ func mounts(s *Spec) []*configs.Mount {
 		if b.ReadOnly {
 			fl |= unix.MS_RDONLY
 		}
-		m = append(m, &configs.Mount{Source: b.Source, Destination: b.Destination, Device: "bind", Flags: fl})
+		bm := &configs.Mount{Source: b.Source, Destination: b.Destination, Device: "bind", Flags: fl}
+		if b.Propagation != 0 {
+			bm.PropagationFlags = []int{b.Propagation}
+		}
+		m = append(m, bm)
 	}
 	return m
 }

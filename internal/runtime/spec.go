@@ -45,6 +45,10 @@ type Spec struct {
 	// SeccompProfile is a seccomp profile (OCI or Docker JSON) to apply
 	// instead of the default one when Seccomp is set.
 	SeccompProfile []byte
+	// RootPropagation is the propagation of the container's root mount
+	// (unix.MS_SHARED|unix.MS_REC for a Bidirectional volume); 0 is
+	// libcontainer's default, rslave.
+	RootPropagation int
 }
 
 // Namespaces says, per namespace, whether the container joins a pinned one,
@@ -64,6 +68,9 @@ type NS struct {
 type Bind struct {
 	Source, Destination string
 	ReadOnly            bool
+	// Propagation is the mount's propagation (unix.MS_SLAVE|unix.MS_REC,
+	// unix.MS_SHARED|unix.MS_REC); 0 leaves it private.
+	Propagation int
 }
 
 // Process is what runs in a container: its init or an exec'd process.

@@ -3,6 +3,7 @@ package shim
 import (
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -38,6 +39,8 @@ type instance struct {
 	dir         string // overlay dir (upper, work, rootfs)
 	logPath     string
 	cgroupPath  string
+	binds       []runtime.Bind // volumes and the pod's /etc files
+	rootProp    int            // root mount propagation (Bidirectional volumes)
 	lc          *runtime.Container
 	proc        *runtime.Proc // nil for an instance adopted from a shim that died
 	pid         int           // the init's PID
@@ -57,15 +60,16 @@ type instance struct {
 }
 
 type execDefaults struct {
-	env  []string
-	cwd  string
-	user runtime.User
+	env     []string
+	envFile string // env kept on the secret tmpfs (it has values from Secrets)
+	cwd     string
+	user    runtime.User
 }
 
 // startInstance creates and starts instance number restart of c. On a
 // create failure it returns (nil, waiting reason, err) with nothing left
 // behind; on a start failure it returns (inst, "", err), also cleaned up.
-func (s *shim) startInstance(c *ctr, restart int, ready chan struct{}) (*instance, string, error) {
+func (s *shim) startInstance(c *ctr, restart int, ready, gate chan struct{}) (*instance, string, error) {
 	spec := c.spec
 	img, reason, err := s.ensureImage(c, restart)
 	if err != nil {
@@ -115,7 +119,13 @@ func (s *shim) startInstance(c *ctr, restart int, ready chan struct{}) (*instanc
 	if inst.security, err = s.containerSecurity(spec); err != nil {
 		return nil, "CreateContainerError", err
 	}
-	env := kube.Env(spec, img.Config.Config.Env, []string{"HOSTNAME=" + s.hostname})
+	env, secretEnv, err := s.containerEnv(spec, img.Config.Config.Env, ready)
+	if errors.Is(err, errStopping) || (err != nil && s.pullCtx.Err() != nil) {
+		return nil, "", errStopping
+	}
+	if err != nil {
+		return nil, "CreateContainerConfigError", err
+	}
 	if !hasEnv(env, "PATH") {
 		env = append([]string{defaultPath}, env...)
 	}
@@ -134,6 +144,16 @@ func (s *shim) startInstance(c *ctr, restart int, ready chan struct{}) (*instanc
 		cwd = "/"
 	}
 	inst.exec = execDefaults{env: env, cwd: cwd, user: user}
+	if secretEnv {
+		if err := s.writeExecEnv(inst); err != nil {
+			return nil, "CreateContainerError", err
+		}
+	}
+	binds, rootProp, reason, err := s.containerMounts(inst, spec, env)
+	if err != nil {
+		return nil, reason, err
+	}
+	inst.binds, inst.rootProp = mountOrder(append(binds, s.etc.binds()...)), rootProp
 	s.log.Debug("timing: prepared", "id", inst.id, "t", time.Since(s.startTime.Time).String())
 	rspec := s.containerSpec(inst, rootfs)
 	term, err := terminationBind(inst, spec)
@@ -149,7 +169,7 @@ func (s *shim) startInstance(c *ctr, restart int, ready chan struct{}) (*instanc
 	s.event(corev1.EventTypeNormal, "Created", objectOf(c), "Created container: "+spec.Name)
 	if err := s.runInstance(inst, runtime.Process{
 		Args: args, Env: env, Cwd: cwd, UID: user.UID, GID: user.GID, AdditionalGIDs: user.AdditionalGIDs,
-	}, ready); err != nil {
+	}, ready, gate); err != nil {
 		return inst, "", err
 	}
 	ok = true
@@ -176,7 +196,8 @@ func (s *shim) containerSpec(inst *instance, rootfs string) *runtime.Spec {
 		CgroupPath:      inst.cgroupPath,
 		Namespaces:      ns,
 		Shm:             s.shm,
-		Binds:           s.etc.binds(),
+		Binds:           inst.binds,
+		RootPropagation: inst.rootProp,
 		NoNewPrivileges: true,
 		Seccomp:         true,
 		Masked:          true,
@@ -188,7 +209,7 @@ func (s *shim) containerSpec(inst *instance, rootfs string) *runtime.Spec {
 
 // runInstance starts the instance's init with its output going to the log
 // file. The keeper holds a spare read end of both output pipes.
-func (s *shim) runInstance(inst *instance, p runtime.Process, ready chan struct{}) error {
+func (s *shim) runInstance(inst *instance, p runtime.Process, ready, gate chan struct{}) error {
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		return fmt.Errorf("create stdout pipe: %w", err)
@@ -221,10 +242,10 @@ func (s *shim) runInstance(inst *instance, p runtime.Process, ready chan struct{
 	if err != nil {
 		return err
 	}
-	if s.waitNetwork(ready) != nil {
+	if s.waitNetwork(ready) != nil || !s.waitGate(gate) {
 		err = errStopping // the pod is being stopped (for it, maybe)
 	} else {
-		inst.podIPs = s.netIPs // written before ready was closed
+		inst.podIPs = s.netIPsOf(ready)
 		err = inst.lc.Release(proc)
 	}
 	if err != nil {
@@ -345,6 +366,7 @@ func (s *shim) killInstance(inst *instance, grace time.Duration) {
 // rootfs. Safe on a partly created instance.
 func (s *shim) cleanupInstance(inst *instance) {
 	s.keeper.drop(inst.id)
+	defer s.releaseVolumes(inst)
 	if inst.pidfd >= 0 {
 		unix.Close(inst.pidfd)
 		inst.pidfd = -1

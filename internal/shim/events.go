@@ -137,24 +137,14 @@ func (s *shim) startCtr(c *ctr) {
 	c.runs++
 	c.sandboxRuns++
 	ready := s.netReady // this sandbox's network
-	if gate := c.gate; gate != nil {
-		// The program starts once the network is up and the gate open.
-		c.gate = nil
-		both, network := make(chan struct{}), ready
-		go func() {
-			<-network
-			select {
-			case <-gate:
-			case <-s.pullCtx.Done():
-			}
-			close(both)
-		}()
-		ready = both
-	}
+	// The program starts once the network is up and the gate (a previous
+	// container's postStart hook) open.
+	gate := c.gate
+	c.gate = nil
 	s.workers.Add(1)
 	go func() {
 		defer s.workers.Done()
-		inst, reason, err := s.startInstance(c, restart, ready)
+		inst, reason, err := s.startInstance(c, restart, ready, gate)
 		s.send(startedEv{c: c, inst: inst, reason: reason, err: err})
 	}()
 }
@@ -180,7 +170,10 @@ func (e startedEv) handle(s *shim) {
 		c.sandboxRuns--
 		c.status.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: e.reason, Message: e.err.Error()}}
 		s.log.Warn("create container", "container", c.spec.Name, "reason", e.reason, "err", e.err)
-		if !imageProblem(e.reason) && e.reason != reasonInvalidImageName {
+		switch {
+		case e.reason == reasonContainerCreating: // a volume could not be set up
+			s.event(corev1.EventTypeWarning, "FailedMount", "", e.err.Error())
+		case !imageProblem(e.reason) && e.reason != reasonInvalidImageName:
 			s.event(corev1.EventTypeWarning, "Failed", objectOf(c), "Error: "+e.err.Error())
 		}
 		switch {

@@ -111,3 +111,17 @@ func (s *shim) preStop(inst *instance, grace time.Duration) time.Duration {
 	}
 	return max(grace-time.Since(start), minPreStopGrace)
 }
+
+// waitGate waits until gate (nil: none) is open; false if the pod is being
+// stopped meanwhile.
+func (s *shim) waitGate(gate chan struct{}) bool {
+	if gate == nil {
+		return true
+	}
+	select {
+	case <-gate:
+		return true
+	case <-s.pullCtx.Done():
+		return false
+	}
+}

@@ -29,7 +29,7 @@ func usesCNI(rec *podstate.Record) bool {
 // attachment.
 func (s *shim) startNetwork() {
 	ready := make(chan struct{})
-	s.netReady, s.netErr, s.netIPs, s.podIPs = ready, nil, nil, nil
+	s.netReady, s.netErr, s.podIPs = ready, nil, nil
 	if !usesCNI(s.rec) {
 		close(ready)
 		return
@@ -39,7 +39,8 @@ func (s *shim) startNetwork() {
 	go func() {
 		defer s.workers.Done()
 		ips, err := s.attachNetwork(ctx)
-		s.netErr, s.netIPs = err, ips // read only after ready is closed
+		s.netErr = err // read only after ready is closed
+		s.setNetIPs(ready, ips)
 		close(ready)
 		s.send(networkEv{ready: ready, ips: ips, err: err})
 	}()

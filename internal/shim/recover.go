@@ -48,6 +48,7 @@ func (s *shim) recover(prev *podstate.Status) {
 			s.podIPs = append(s.podIPs, ip.IP)
 		}
 	}
+	s.setNetIPs(s.netReady, s.podIPs)
 	for _, c := range prev.Pod.Conditions {
 		s.conds[c.Type] = c
 	}
@@ -229,7 +230,7 @@ func (s *shim) adopt(c *ctr, pi *podstate.Instance, ex *podstate.ExecDefaults) b
 		inst.stopSignal = unix.SIGTERM
 	}
 	if ex != nil {
-		inst.exec = execDefaults{env: ex.Env, cwd: ex.Cwd,
+		inst.exec = execDefaults{env: ex.Env, cwd: ex.Cwd, envFile: ex.EnvFile,
 			user: runtime.User{UID: ex.UID, GID: ex.GID, AdditionalGIDs: ex.AdditionalGIDs}}
 	}
 	lc, err := runtime.Load(s.dir.RuncRoot(), pi.ID)

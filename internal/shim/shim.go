@@ -71,13 +71,13 @@ type shim struct {
 	shm      string
 	pause    *runtime.Container
 	pauseP   *runtime.Proc
+	vols     podVolumes // the pod's volumes (volumes.go)
 
 	// The pod's network: netReady is closed once the CNI ADD is done
-	// (netErr and netIPs are set before; podIPs, the loop's copy, by the
-	// network event).
+	// (netErr and the addresses, netIPsOf, are set before; podIPs, the
+	// loop's copy, by the network event).
 	netReady chan struct{}
 	netErr   error
-	netIPs   []string
 	podIPs   []string
 
 	// activeDeadlineSeconds: its timer, and whether it ran out (the pod

@@ -141,8 +141,11 @@ func (s *shim) writeStatus(final bool) {
 			pc.ID = inst.id
 			pc.Running = true
 			pc.Exec = &podstate.ExecDefaults{
-				Env: inst.exec.env, Cwd: inst.exec.cwd,
+				Env: inst.exec.env, EnvFile: inst.exec.envFile, Cwd: inst.exec.cwd,
 				UID: inst.exec.user.UID, GID: inst.exec.user.GID, AdditionalGIDs: inst.exec.user.AdditionalGIDs,
+			}
+			if inst.exec.envFile != "" {
+				pc.Exec.Env = nil // it holds values from Secrets: only on the secret tmpfs
 			}
 			pc.Instance = &podstate.Instance{
 				ID: inst.id, Restart: inst.restart, ContainerID: inst.containerID, ImageName: inst.imageName,

@@ -84,6 +84,11 @@ func teardown(dir podstate.Dir, rec *podstate.Record, start func(*exec.Cmd) (fun
 		}
 	}
 	for _, d := range []string{dataDir, dir.ShmDir(), dir.RuncRoot(), dir.EtcDir()} {
+		// Never recursively through a mount that is left (a volume's).
+		if m, _ := MountsUnder(d); len(m) > 0 {
+			errs = append(errs, fmt.Errorf("remove %s: still mounted: %s", d, strings.Join(m, ", ")))
+			continue
+		}
 		if err := nsutil.RemoveAllBusy(d); err != nil {
 			errs = append(errs, fmt.Errorf("remove %s: %w", d, err))
 		}
