@@ -69,13 +69,13 @@ spec:
 		{"unsupported feature", `
 apiVersion: v1
 kind: Pod
-metadata: {name: probes}
+metadata: {name: tty}
 spec:
   containers:
   - name: a
     image: ` + testImage + `
-    livenessProbe: {exec: {command: ["true"]}}`,
-			[]string{`spec.containers[0].livenessProbe`, `not supported`}},
+    tty: true`,
+			[]string{`spec.containers[0].tty`, `not supported`}},
 	}
 	before := podDirs(t, e)
 	for _, c := range cases {

@@ -89,7 +89,7 @@ spec:
   containers:
   - name: orphans
     image: ` + testImage + `
-    command: ["sh", "-c", "for i in $(seq 200); do (sleep 2 &); done; echo made; exec sleep 1000"]
+    command: ["sh", "-c", "for i in $(seq 200); do (sleep 6 &); done; echo made; exec sleep 1000"]
   - name: other
     image: ` + testImage + `
     command: ["sleep", "1001"]
@@ -102,7 +102,8 @@ spec:
 	if !strings.Contains(out, "sleep") {
 		t.Errorf("other container's processes not visible:\n%s", out)
 	}
-	// The 200 orphans were reparented to pause...
+	// The 200 orphans were reparented to pause (they live 6 s: time
+	// enough to count them on a loaded machine)...
 	eventually(t, 5*time.Second, func() string {
 		out, _ := e.exec("reaper", "other", "ps", "-o", "ppid,comm")
 		n := len(regexp.MustCompile(`(?m)^\s*1\s+sleep$`).FindAllString(out, -1))
@@ -112,8 +113,8 @@ spec:
 		return ""
 	})
 	// ... and once they exit, none is left as a zombie within a second.
-	time.Sleep(2 * time.Second)
-	eventually(t, time.Second, func() string {
+	time.Sleep(6 * time.Second)
+	eventually(t, 3*time.Second, func() string {
 		out, _ := e.exec("reaper", "other", "ps", "-o", "stat,comm")
 		if z := regexp.MustCompile(`(?m)^Z`).FindAllString(out, -1); len(z) > 0 {
 			return fmt.Sprintf("%d zombies left:\n%s", len(z), out)

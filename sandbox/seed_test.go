@@ -297,7 +297,9 @@ func TestSeedCrashLoopBackOff(t *testing.T) {
 		}
 		gap := b.Sub(a)
 		report = append(report, fmt.Sprintf("%v (want %v)", gap.Round(time.Millisecond), d))
-		low, high := d*8/10, d*5/4+300*time.Millisecond
+		// Loose above: a loaded 2-core machine delays starts by a few
+		// hundred ms; what matters is the doubling.
+		low, high := d*8/10, d*5/4+500*time.Millisecond
 		if gap < low || gap > high {
 			t.Errorf("restart %d came %v after the previous start, want %v (between %v and %v)", i+1, gap, d, low, high)
 		}
