@@ -22,13 +22,15 @@ func (e *env) logs(name, ctr string) string {
 }
 
 // preStop runs before the stop signal: the program, told to stop, finds
-// what the hook wrote. lifecycle.stopSignal replaces SIGTERM.
+// what the hook wrote to a shared emptyDir. lifecycle.stopSignal replaces
+// SIGTERM.
 func TestPreStopAndStopSignal(t *testing.T) {
 	e := newEnv(t)
-	e.run(`{apiVersion: v1, kind: Pod, metadata: {name: hooks}, spec: {terminationGracePeriodSeconds: 10, os: {name: linux}, containers: [
- {name: a, image: ` + testImage + `,
-  command: [sh, -c, "trap 'echo term saw: $(cat /tmp/prestop); exit 0' TERM; echo up; while true; do sleep 0.1; done"],
-  lifecycle: {preStop: {exec: {command: [sh, -c, "echo hook ran > /tmp/prestop"]}}}},
+	e.run(`{apiVersion: v1, kind: Pod, metadata: {name: hooks}, spec: {terminationGracePeriodSeconds: 10, os: {name: linux},
+ volumes: [{name: shared, emptyDir: {}}], containers: [
+ {name: a, image: ` + testImage + `, volumeMounts: [{name: shared, mountPath: /shared}],
+  command: [sh, -c, "trap 'echo term saw: $(cat /shared/prestop); exit 0' TERM; echo up; while true; do sleep 0.1; done"],
+  lifecycle: {preStop: {exec: {command: [sh, -c, "echo hook ran > /shared/prestop"]}}}},
  {name: b, image: ` + testImage + `,
   command: [sh, -c, "trap 'echo got USR1; exit 0' USR1; echo up; while true; do sleep 0.1; done"],
   lifecycle: {stopSignal: SIGUSR1}}]}}`)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,11 +33,15 @@ func TestSidecar(t *testing.T) {
 	trap := func(name string) string {
 		return fmt.Sprintf(`trap 'echo %s stopping at $(date +%%s%%N); sleep 0.3; exit 0' TERM; echo %s up; while true; do sleep 0.1; done`, name, name)
 	}
+	// The sidecar tails the log the app writes to a shared emptyDir.
 	e.run(`{apiVersion: v1, kind: Pod, metadata: {name: side}, spec: {terminationGracePeriodSeconds: 10,
+ volumes: [{name: logs, emptyDir: {}}],
  initContainers: [
-  {name: proxy, image: ` + testImage + `, restartPolicy: Always, command: [sh, -c, "` + trap("proxy") + `"]},
+  {name: proxy, image: ` + testImage + `, restartPolicy: Always, volumeMounts: [{name: logs, mountPath: /logs}],
+   command: [sh, -c, "tail -F /logs/app.log 2>/dev/null & ` + trap("proxy") + `"]},
   {name: setup, image: ` + testImage + `, command: [sh, -c, "echo setup done"]}],
- containers: [{name: app, image: ` + testImage + `, command: [sh, -c, "` + trap("app") + `"]}]}}`)
+ containers: [{name: app, image: ` + testImage + `, volumeMounts: [{name: logs, mountPath: /logs}],
+   command: [sh, -c, "while true; do echo app line >> /logs/app.log; sleep 0.2; done & ` + trap("app") + `"]}]}}`)
 	p := e.wait("side", sandbox.PodReady)
 	if row := printers.Row(p, time.Now()); row.Ready != "2/2" || row.Status != "Running" {
 		t.Errorf("READY %s STATUS %s, want 2/2 Running", row.Ready, row.Status)
@@ -54,6 +59,13 @@ func TestSidecar(t *testing.T) {
 	if init["proxy"].State.Running.StartedAt.After(init["setup"].State.Terminated.StartedAt.Time) {
 		t.Error("setup started before the sidecar")
 	}
+
+	eventually(t, 10*time.Second, func() string {
+		if l := e.logs("side", "proxy"); !strings.Contains(l, "app line") {
+			return fmt.Sprintf("the sidecar did not see the app's log: %q", l)
+		}
+		return ""
+	})
 
 	// Exit 0 or not, a sidecar comes back.
 	if _, code := e.exec("side", "proxy", "kill", "1"); code != 0 {
