@@ -85,7 +85,9 @@ func TestContainerLimits(t *testing.T) {
 func TestPodLimits(t *testing.T) {
 	always := corev1.ContainerRestartPolicyAlways
 	sidecar := func(c corev1.Container) corev1.Container { c.RestartPolicy = &always; return c }
-	full := func(cpu, mem string) corev1.Container { return ctr(rl("cpu", cpu, "memory", mem), rl("cpu", cpu, "memory", mem)) }
+	full := func(cpu, mem string) corev1.Container {
+		return ctr(rl("cpu", cpu, "memory", mem), rl("cpu", cpu, "memory", mem))
+	}
 	for _, tt := range []struct {
 		name       string
 		init, apps []corev1.Container
