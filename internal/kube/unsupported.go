@@ -70,13 +70,7 @@ var unsupported = []unsupportedRule{
 	{feature: "readinessProbe", container: containerField("readinessProbe", func(c *corev1.Container) bool { return c.ReadinessProbe != nil })},
 	{feature: "startupProbe", container: containerField("startupProbe", func(c *corev1.Container) bool { return c.StartupProbe != nil })},
 	{feature: "lifecycle hooks", container: containerField("lifecycle", func(c *corev1.Container) bool { return c.Lifecycle != nil })},
-	{feature: "resources", container: func(_ *corev1.Pod, c *corev1.Container, path *field.Path, _ bool) field.ErrorList {
-		// One error for the lot: SetDefaults copies limits into requests.
-		if set := setFieldNames(reflect.ValueOf(c.Resources)); len(set) > 0 {
-			return forbidden(path.Child("resources"), notYet+" (set: "+strings.Join(set, ", ")+")")
-		}
-		return nil
-	}},
+	{feature: "hugepages and extended resources", container: unsupportedResources},
 	{feature: "container securityContext", container: func(_ *corev1.Pod, c *corev1.Container, path *field.Path, _ bool) field.ErrorList {
 		if c.SecurityContext == nil {
 			return nil

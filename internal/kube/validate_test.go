@@ -234,7 +234,7 @@ var validateCases = []struct {
 	}, []string{
 		`spec.containers[0].resources.requests: Invalid value: "2": must be less than or equal to cpu limit of 1`,
 		`spec.containers[0].resources.requests[gpu]: Invalid value: "gpu": must be a standard resource for containers`,
-		"spec.containers[0].resources: Forbidden: not supported by podbox yet (set: limits, requests)",
+		`spec.containers[0].resources.requests[gpu]: Forbidden: podbox cannot provide extended resources (no device plugins)`,
 	}},
 }
 
@@ -334,9 +334,9 @@ var unsupportedCases = []struct {
 	{"lifecycle hooks", func(p *corev1.Pod) {
 		p.Spec.Containers[0].Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 1}}}
 	}, "spec.containers[0].lifecycle: Forbidden: not supported by podbox yet"},
-	{"resources", func(p *corev1.Pod) {
-		p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: mustQuantity("64Mi")}
-	}, "spec.containers[0].resources: Forbidden: not supported by podbox yet (set: limits, requests)"},
+	{"hugepages and extended resources", func(p *corev1.Pod) {
+		p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{"hugepages-2Mi": mustQuantity("64Mi"), corev1.ResourceMemory: mustQuantity("64Mi")}
+	}, "spec.containers[0].resources.limits[hugepages-2Mi]: Forbidden: hugepages are not supported by podbox"},
 	{"container securityContext", func(p *corev1.Pod) {
 		p.Spec.Containers[0].SecurityContext = &corev1.SecurityContext{Privileged: ptr(true)}
 	}, "spec.containers[0].securityContext.privileged: Forbidden: not supported by podbox yet"},

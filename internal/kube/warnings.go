@@ -78,6 +78,7 @@ func Warnings(pod *corev1.Pod) []string {
 			add(sp.Child("containers").Index(i).Child("resizePolicy"), "podbox does not resize containers in place")
 		}
 	}
+	out = append(out, resourceWarnings(pod)...)
 	if !isEmpty(reflect.ValueOf(pod.Status)) {
 		add(field.NewPath("status"), "podbox reports the status itself")
 	}
