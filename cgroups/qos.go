@@ -67,3 +67,37 @@ func QOSClass(pod *corev1.Pod) corev1.PodQOSClass {
 func qosResource(name corev1.ResourceName) bool {
 	return name == corev1.ResourceCPU || name == corev1.ResourceMemory
 }
+
+// The kubelet's oom_score_adj values (pkg/kubelet/qos).
+const (
+	guaranteedOOMScoreAdj = -997
+	bestEffortOOMScoreAdj = 1000
+)
+
+// OOMScoreAdj is the oom_score_adj the kubelet gives container c of pod on
+// a host with memCapacity bytes of memory: -997 for Guaranteed pods, 1000
+// for BestEffort ones, and for Burstable ones 1000 minus the container's
+// share of the host's memory in its request (per mille), within [3, 999].
+// For a sidecar the kubelet also considers the app containers' requests;
+// podbox uses the sidecar's own. The caller clamps the result to what it may
+// set (lowering it needs CAP_SYS_RESOURCE).
+func OOMScoreAdj(pod *corev1.Pod, c *corev1.Container, memCapacity int64) int {
+	switch QOSClass(pod) {
+	case corev1.PodQOSGuaranteed:
+		return guaranteedOOMScoreAdj
+	case corev1.PodQOSBestEffort:
+		return bestEffortOOMScoreAdj
+	}
+	if memCapacity <= 0 {
+		return bestEffortOOMScoreAdj - 1
+	}
+	req := value(c.Resources.Requests, corev1.ResourceMemory)
+	adj := 1000 - 1000*req/memCapacity
+	switch {
+	case adj < 1000+guaranteedOOMScoreAdj:
+		return 1000 + guaranteedOOMScoreAdj
+	case adj >= bestEffortOOMScoreAdj:
+		return bestEffortOOMScoreAdj - 1
+	}
+	return int(adj)
+}

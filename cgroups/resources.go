@@ -36,6 +36,10 @@ type Limits struct {
 	CPUPeriod uint64 // µs (cpu.cfs_period_us)
 	Memory    int64  // bytes (memory.limit_in_bytes, memory.max)
 	Pids      int64  // pids.max
+	// OOMGroup makes the OOM killer kill every process of the cgroup at
+	// once (v2 memory.oom.group), as the kubelet asks for containers on
+	// v2; v1 has no such setting and kills one process.
+	OOMGroup bool
 }
 
 // MilliCPUToShares is the kubelet's conversion of a CPU request (in
@@ -91,7 +95,7 @@ func SharesToWeight(shares uint64) uint64 {
 func ContainerLimits(c *corev1.Container) Limits {
 	req, lim := c.Resources.Requests, c.Resources.Limits
 	cpuReq, cpuLim := milli(req, corev1.ResourceCPU), milli(lim, corev1.ResourceCPU)
-	l := Limits{CPUShares: MilliCPUToShares(cpuReq), Memory: value(lim, corev1.ResourceMemory)}
+	l := Limits{CPUShares: MilliCPUToShares(cpuReq), Memory: value(lim, corev1.ResourceMemory), OOMGroup: true}
 	if cpuReq == 0 && cpuLim != 0 {
 		l.CPUShares = MilliCPUToShares(cpuLim)
 	}
@@ -244,6 +248,9 @@ func (l Limits) resources(v2, swap bool) *ocg.Resources {
 	if l.Pids > 0 {
 		p := l.Pids
 		r.PidsLimit = &p
+	}
+	if l.OOMGroup && v2 {
+		r.Unified = map[string]string{"memory.oom.group": "1"}
 	}
 	return r
 }

@@ -67,14 +67,14 @@ func TestContainerLimits(t *testing.T) {
 		c    corev1.Container
 		want Limits
 	}{
-		{"none", ctr(nil, nil), Limits{CPUShares: 2}},
-		{"cpu request", ctr(rl("cpu", "250m"), nil), Limits{CPUShares: 256}},
-		{"cpu limit only", ctr(nil, rl("cpu", "500m")), Limits{CPUShares: 512, CPUQuota: 50000, CPUPeriod: 100000}},
+		{"none", ctr(nil, nil), Limits{CPUShares: 2, OOMGroup: true}},
+		{"cpu request", ctr(rl("cpu", "250m"), nil), Limits{CPUShares: 256, OOMGroup: true}},
+		{"cpu limit only", ctr(nil, rl("cpu", "500m")), Limits{CPUShares: 512, CPUQuota: 50000, CPUPeriod: 100000, OOMGroup: true}},
 		{"request and limit", ctr(rl("cpu", "100m", "memory", "16Mi"), rl("cpu", "2", "memory", "32Mi")),
-			Limits{CPUShares: 102, CPUQuota: 200000, CPUPeriod: 100000, Memory: 32 << 20}},
-		{"memory only", ctr(rl("memory", "1Gi"), rl("memory", "1G")), Limits{CPUShares: 2, Memory: 1e9}},
-		{"tiny limit", ctr(nil, rl("cpu", "1m")), Limits{CPUShares: 2, CPUQuota: 1000, CPUPeriod: 100000}},
-		{"ephemeral storage ignored", ctr(rl("ephemeral-storage", "1Gi"), rl("ephemeral-storage", "2Gi")), Limits{CPUShares: 2}},
+			Limits{CPUShares: 102, CPUQuota: 200000, CPUPeriod: 100000, Memory: 32 << 20, OOMGroup: true}},
+		{"memory only", ctr(rl("memory", "1Gi"), rl("memory", "1G")), Limits{CPUShares: 2, Memory: 1e9, OOMGroup: true}},
+		{"tiny limit", ctr(nil, rl("cpu", "1m")), Limits{CPUShares: 2, CPUQuota: 1000, CPUPeriod: 100000, OOMGroup: true}},
+		{"ephemeral storage ignored", ctr(rl("ephemeral-storage", "1Gi"), rl("ephemeral-storage", "2Gi")), Limits{CPUShares: 2, OOMGroup: true}},
 	} {
 		if diff := cmp.Diff(tt.want, ContainerLimits(&tt.c)); diff != "" {
 			t.Errorf("%s: ContainerLimits (-want +got):\n%s", tt.name, diff)
@@ -131,11 +131,12 @@ func TestLimitsResources(t *testing.T) {
 		MemorySwap: 32 << 20, PidsLimit: &pids}, l.resources(false, true)); diff != "" {
 		t.Errorf("v1 (-want +got):\n%s", diff)
 	}
+	l.OOMGroup = true
 	if diff := cmp.Diff(&ocg.Resources{CpuWeight: 39, CpuQuota: 50000, CpuPeriod: 100000, Memory: 32 << 20,
-		PidsLimit: &pids}, l.resources(true, false)); diff != "" {
+		PidsLimit: &pids, Unified: map[string]string{"memory.oom.group": "1"}}, l.resources(true, false)); diff != "" {
 		t.Errorf("v2 without swap accounting (-want +got):\n%s", diff)
 	}
-	if diff := cmp.Diff(&ocg.Resources{CpuShares: 2}, Limits{CPUShares: 2}.resources(false, true)); diff != "" {
+	if diff := cmp.Diff(&ocg.Resources{CpuShares: 2}, Limits{CPUShares: 2, OOMGroup: true}.resources(false, true)); diff != "" {
 		t.Errorf("no limits (-want +got):\n%s", diff)
 	}
 }
@@ -190,5 +191,29 @@ func TestUsageOf(t *testing.T) {
 	}
 	if got := MilliCPU(b, want); got != 0 {
 		t.Errorf("MilliCPU backwards = %d, want 0", got)
+	}
+}
+
+func TestOOMScoreAdj(t *testing.T) {
+	g := ctr(rl("cpu", "1", "memory", "1Gi"), rl("cpu", "1", "memory", "1Gi"))
+	half := ctr(rl("memory", "4Gi"), nil)
+	none := ctr(nil, nil)
+	all := ctr(rl("memory", "8Gi"), nil)
+	const capacity = 8 << 30
+	for _, tt := range []struct {
+		name string
+		apps []corev1.Container
+		want int
+	}{
+		{"guaranteed", []corev1.Container{g}, -997},
+		{"best effort", []corev1.Container{none}, 1000},
+		{"burstable, half the memory", []corev1.Container{half, none}, 500},
+		{"burstable, no memory request", []corev1.Container{none, half}, 999},
+		{"burstable, all the memory", []corev1.Container{all}, 3},
+	} {
+		pod := &corev1.Pod{Spec: corev1.PodSpec{Containers: tt.apps}}
+		if got := OOMScoreAdj(pod, &pod.Spec.Containers[0], capacity); got != tt.want {
+			t.Errorf("%s: OOMScoreAdj = %d, want %d", tt.name, got, tt.want)
+		}
 	}
 }

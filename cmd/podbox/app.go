@@ -48,6 +48,8 @@ func newApp() *cli.App {
 				Usage: "first restart back-off delay (the kubelet's is 10s)"},
 			&cli.DurationFlag{Name: "backoff-max", Value: 300 * time.Second, EnvVars: []string{"PODBOX_BACKOFF_MAX"},
 				Usage: "restart back-off cap (the kubelet's is 5m)"},
+			&cli.Int64Flag{Name: "pod-pids-limit", Value: cgroups.DefaultPodPidsLimit, EnvVars: []string{"PODBOX_POD_PIDS_LIMIT"},
+				Usage: "pids limit of each pod's cgroup (the kubelet's podPidsLimit; -1: none)"},
 			&cli.StringFlag{Name: "authfile", EnvVars: []string{"REGISTRY_AUTH_FILE"},
 				Usage: "registry credentials file (default: the one podman and skopeo use)"},
 			&cli.StringFlag{Name: "registries-conf", EnvVars: []string{"CONTAINERS_REGISTRIES_CONF"},
@@ -57,7 +59,7 @@ func newApp() *cli.App {
 			namespaceFlag(),
 		},
 		Commands: []*cli.Command{
-			runCommand(), getCommand(), describeCommand(), logsCommand(), execCommand(), waitCommand(),
+			runCommand(), getCommand(), describeCommand(), topCommand(), logsCommand(), execCommand(), waitCommand(),
 			stopCommand(), deleteCommand(), recoverCommand(), imageCommand(), infoCommand(), versionCommand(),
 		},
 	}
@@ -95,6 +97,7 @@ func openRuntime(c *cli.Context) (*sandbox.Runtime, error) {
 		Network:           c.String("network"),
 		BackOffBase:       c.Duration("backoff-base"),
 		BackOffMax:        c.Duration("backoff-max"),
+		PodPidsLimit:      c.Int64("pod-pids-limit"),
 		AuthFile:          globalString(c, "authfile"),
 		RegistriesConf:    c.String("registries-conf"),
 		RegistriesConfDir: c.String("registries-conf-dir"),
