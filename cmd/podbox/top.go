@@ -41,7 +41,10 @@ func topCommand() *cli.Command {
 				names = names[1:]
 			}
 			ns := namespace(c)
-			if c.Bool("all-namespaces") && len(names) == 0 {
+			if c.Bool("all-namespaces") {
+				if len(names) > 0 {
+					return fmt.Errorf("top: a pod cannot be named across all namespaces (-A)")
+				}
 				ns = ""
 			}
 			usage, err := rt.Top(c.Context, ns, names, c.Duration("window"))
