@@ -178,7 +178,7 @@ spec:
     image: ` + testImage + `
     command: [sleep, "1000"]
 `)
-	gold := e.run(`
+	e.run(`
 apiVersion: v1
 kind: Pod
 metadata: {name: gold}
@@ -199,7 +199,7 @@ spec:
     resources: {limits: {cpu: 250m, memory: 8Mi}}
 `)
 	free := e.run(`{apiVersion: v1, kind: Pod, metadata: {name: free}, spec: {containers: [{name: c, image: ` + testImage + `, command: [sleep, "1000"]}]}}`)
-	gold = e.wait("gold", sandbox.PodReady)
+	gold := e.wait("gold", sandbox.PodReady)
 
 	for _, tt := range []struct {
 		pod  *corev1.Pod

@@ -102,7 +102,7 @@ func printTop(out io.Writer, pods []sandbox.PodUsage, f topFormat) {
 	}
 	head = append(head, "NAME", "CPU(cores)", "MEMORY(bytes)")
 	if !f.noHeaders {
-		fmt.Fprintln(w, strings.Join(head, "\t"))
+		_, _ = fmt.Fprintln(w, strings.Join(head, "\t"))
 	}
 	for _, r := range rows {
 		var cols []string
@@ -113,7 +113,7 @@ func printTop(out io.Writer, pods []sandbox.PodUsage, f topFormat) {
 			cols = append(cols, r.pod)
 		}
 		cols = append(cols, r.name, fmt.Sprintf("%dm", r.u.MilliCPU), fmt.Sprintf("%dMi", r.u.Memory/(1<<20)))
-		fmt.Fprintln(w, strings.Join(cols, "\t"))
+		_, _ = fmt.Fprintln(w, strings.Join(cols, "\t"))
 	}
 	_ = w.Flush()
 }

@@ -15,7 +15,7 @@ import (
 func applyResources(c *configs.Config, s *Spec) {
 	if s.Resources != nil {
 		r := s.Resources.Resources()
-		r.Devices = c.Cgroups.Resources.Devices
+		r.Devices = c.Cgroups.Devices
 		c.Cgroups.Resources = r
 	}
 	if s.OOMScoreAdj != nil {
