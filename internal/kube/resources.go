@@ -23,11 +23,14 @@ func unsupportedResources(_ *corev1.Pod, c *corev1.Container, path *field.Path, 
 		list corev1.ResourceList
 	}{{"limits", c.Resources.Limits}, {"requests", c.Resources.Requests}} {
 		for _, name := range slices.Sorted(maps.Keys(l.list)) {
+			if _, inLimits := c.Resources.Limits[name]; l.name == "requests" && inLimits {
+				continue // defaulted from the limit: one error is enough
+			}
 			p := path.Child("resources", l.name).Key(string(name))
 			switch {
 			case strings.HasPrefix(string(name), corev1.ResourceHugePagesPrefix):
 				errs = append(errs, field.Forbidden(p, "hugepages are not supported by podbox"))
-			case !slices.Contains(standardContainerResources, name):
+			case strings.Contains(string(name), "/"): // other names are invalid (validateResources)
 				errs = append(errs, field.Forbidden(p, "podbox cannot provide extended resources (no device plugins)"))
 			}
 		}

@@ -228,13 +228,13 @@ var validateCases = []struct {
 	}, []string{"spec.ephemeralContainers: Forbidden: cannot be set on create"}},
 	{"request above limit", func(p *corev1.Pod) {
 		p.Spec.Containers[0].Resources = corev1.ResourceRequirements{
-			Limits:   corev1.ResourceList{corev1.ResourceCPU: mustQuantity("1")},
+			Limits:   corev1.ResourceList{corev1.ResourceCPU: mustQuantity("1"), "example.com/gpu": mustQuantity("1")},
 			Requests: corev1.ResourceList{corev1.ResourceCPU: mustQuantity("2"), "gpu": mustQuantity("1")},
 		}
 	}, []string{
 		`spec.containers[0].resources.requests: Invalid value: "2": must be less than or equal to cpu limit of 1`,
 		`spec.containers[0].resources.requests[gpu]: Invalid value: "gpu": must be a standard resource for containers`,
-		`spec.containers[0].resources.requests[gpu]: Forbidden: podbox cannot provide extended resources (no device plugins)`,
+		`spec.containers[0].resources.limits[example.com/gpu]: Forbidden: podbox cannot provide extended resources (no device plugins)`,
 	}},
 }
 
