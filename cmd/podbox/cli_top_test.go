@@ -28,6 +28,9 @@ spec:
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	if out, errs, code := c.run("", "top"); code != 0 || out != "" || errs != "No resources found in default namespace.\n" {
+		t.Errorf("top without pods: exit %d, stdout %q, stderr %q", code, out, errs)
+	}
 	c.ok("", "run", "-f", manifest)
 	out := c.ok("", "top", "pod", "--window", "200ms")
 	if !regexp.MustCompile(`^NAME\s+CPU\(cores\)\s+MEMORY\(bytes\)\s*\nweb\s+\d+m\s+\d+Mi\s*\n$`).MatchString(out) {

@@ -51,11 +51,13 @@ func topCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if len(usage) == 0 {
+			if len(usage) == 0 { // as kubectl says it
 				if ns == "" {
-					return fmt.Errorf("no running pods found")
+					fmt.Fprintln(os.Stderr, "No resources found")
+				} else {
+					fmt.Fprintf(os.Stderr, "No resources found in %s namespace.\n", ns)
 				}
-				return fmt.Errorf("no running pods found in namespace %s", ns)
+				return nil
 			}
 			printTop(os.Stdout, usage, topFormat{containers: c.Bool("containers"), allNamespaces: ns == "",
 				noHeaders: c.Bool("no-headers"), sortBy: sortBy})
