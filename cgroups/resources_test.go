@@ -1,11 +1,16 @@
 package cgroups
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	ocg "github.com/opencontainers/cgroups"
+	"github.com/podbox/podbox/internal/testutil"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 )
@@ -215,5 +220,55 @@ func TestOOMScoreAdj(t *testing.T) {
 		if got := OOMScoreAdj(pod, &pod.Spec.Containers[0], capacity); got != tt.want {
 			t.Errorf("%s: OOMScoreAdj = %d, want %d", tt.name, got, tt.want)
 		}
+	}
+}
+
+// ReadUsage reads an empty pod cgroup (nothing below it yet) and refuses a
+// missing one; limits set on a pod show in its files.
+func TestReadUsageAndSetLimits(t *testing.T) {
+	testutil.RequireRoot(t)
+	parent := testParent(t)
+	p, err := CreatePod(parent, "u1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := p.Destroy(); err != nil {
+			t.Error(err)
+		}
+	}()
+	if err := p.SetLimits(Limits{CPUShares: 512, CPUQuota: 50000, CPUPeriod: QuotaPeriod, Memory: 64 << 20, Pids: 42}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := ReadUsage(p.Path())
+	if err != nil {
+		t.Fatalf("ReadUsage of an empty pod cgroup: %v", err)
+	}
+	if u.MemoryLimit != 64<<20 || u.Time.IsZero() {
+		t.Errorf("usage %+v, want the 64 MiB limit", u)
+	}
+	file := func(ctl, v1, v2 string) string {
+		f := filepath.Join("/sys/fs/cgroup", ctl, p.Path(), v1)
+		if V2() {
+			f = filepath.Join("/sys/fs/cgroup", p.Path(), v2)
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return strings.TrimSpace(string(b))
+	}
+	if got := file("pids", "pids.max", "pids.max"); got != "42" {
+		t.Errorf("pids.max = %s, want 42", got)
+	}
+	if V2() {
+		if got := file("", "", "cpu.max"); got != "50000 100000" {
+			t.Errorf("cpu.max = %s", got)
+		}
+	} else if got := file("cpu", "cpu.cfs_quota_us", ""); got != "50000" {
+		t.Errorf("cpu.cfs_quota_us = %s", got)
+	}
+	if _, err := ReadUsage(PodPath(parent, "nosuch")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("ReadUsage of a missing cgroup: %v, want ErrNotExist", err)
 	}
 }

@@ -34,7 +34,7 @@ func ReadUsage(cgroupPath string) (Usage, error) {
 	if err != nil {
 		return Usage{}, fmt.Errorf("read usage of cgroup %s: %w", cgroupPath, err)
 	}
-	if !mgr.Exists() {
+	if !statsExist(mgr) {
 		return Usage{}, fmt.Errorf("read usage of cgroup %s: %w", cgroupPath, os.ErrNotExist)
 	}
 	st, err := mgr.Stats(&ocg.StatsOptions{Controllers: ocg.CPU | ocg.Memory | ocg.Pids})
@@ -76,4 +76,21 @@ func MilliCPU(a, b Usage) int64 {
 		return 0
 	}
 	return int64(float64(b.CPU-a.CPU) / float64(dt.Nanoseconds()) * 1000)
+}
+
+// statsExist reports whether the cgroup exists where its statistics are
+// (the manager's own Exists looks at the devices hierarchy on v1, where a
+// pod cgroup has no directory until a container is made in it).
+func statsExist(mgr ocg.Manager) bool {
+	if V2() {
+		return mgr.Exists()
+	}
+	for _, ctl := range []string{"memory", "cpuacct", "cpu"} {
+		if dir := mgr.Path(ctl); dir != "" {
+			if _, err := os.Stat(dir); err == nil {
+				return true
+			}
+		}
+	}
+	return false
 }
