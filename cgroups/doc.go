@@ -6,4 +6,10 @@
 // Container leaves are created and removed by libcontainer; this package
 // creates the pod level, removes the whole subtree (killing whatever is still
 // in it, so nothing outlives a pod), and reports what the host offers.
+//
+// It also maps Kubernetes resources to cgroup settings the way the kubelet
+// does (ContainerLimits, PodLimits, QOSClass, OOMScoreAdj: cpu requests to
+// cpu.shares or cpu.weight, cpu limits to a CFS quota over 100 ms, memory
+// limits, a pids limit per pod), counts OOM kills (OOMKillCount) and reads
+// CPU and memory use (ReadUsage).
 package cgroups

@@ -76,7 +76,7 @@ func (r *Runtime) RunWith(ctx context.Context, pod *corev1.Pod, opts RunOptions)
 
 	rec := &podstate.Record{
 		Pod: pod, BootID: podstate.BootID(), Roots: r.roots, CgroupParent: r.opts.CgroupParent,
-		PauseBinary: pause, BackOffBase: r.opts.BackOffBase, BackOffMax: r.opts.BackOffMax,
+		PauseBinary: pause, BackOffBase: r.opts.BackOffBase, BackOffMax: r.opts.BackOffMax, PodPidsLimit: r.opts.PodPidsLimit,
 		Pull: r.pullConfig(), Prepulled: r.prePull(ctx, pod), ShimEnv: credentialEnv(),
 		PullBinary: self, ShimBinary: shimBin, CNI: network, ConfigMaps: configMaps,
 		SeccompProfileRoot: r.opts.SeccompProfileRoot,

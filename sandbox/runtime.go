@@ -55,6 +55,10 @@ type Options struct {
 	// BackOffBase and BackOffMax shape the restart back-off (defaults: the
 	// kubelet's 10s and 300s).
 	BackOffBase, BackOffMax time.Duration
+	// PodPidsLimit is the pids limit of each pod's cgroup (the kubelet's
+	// podPidsLimit): 0 means cgroups.DefaultPodPidsLimit (4096), a negative
+	// value no limit.
+	PodPidsLimit int64
 	// Logger receives the library's diagnostics; nil discards them.
 	Logger *slog.Logger
 	// SeccompProfileRoot holds the seccomp profiles pods name with

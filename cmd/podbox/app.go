@@ -48,6 +48,8 @@ func newApp() *cli.App {
 				Usage: "first restart back-off delay (the kubelet's is 10s)"},
 			&cli.DurationFlag{Name: "backoff-max", Value: 300 * time.Second, EnvVars: []string{"PODBOX_BACKOFF_MAX"},
 				Usage: "restart back-off cap (the kubelet's is 5m)"},
+			&cli.Int64Flag{Name: "pod-pids-limit", Value: cgroups.DefaultPodPidsLimit, EnvVars: []string{"PODBOX_POD_PIDS_LIMIT"},
+				Usage: "pids limit of each pod's cgroup (the kubelet's podPidsLimit; -1: none)"},
 			&cli.StringFlag{Name: "authfile", EnvVars: []string{"REGISTRY_AUTH_FILE"},
 				Usage: "registry credentials file (default: the one podman and skopeo use)"},
 			&cli.StringFlag{Name: "registries-conf", EnvVars: []string{"CONTAINERS_REGISTRIES_CONF"},
@@ -59,7 +61,7 @@ func newApp() *cli.App {
 			namespaceFlag(),
 		},
 		Commands: []*cli.Command{
-			runCommand(), getCommand(), describeCommand(), logsCommand(), execCommand(), waitCommand(),
+			runCommand(), getCommand(), describeCommand(), topCommand(), logsCommand(), execCommand(), waitCommand(),
 			stopCommand(), deleteCommand(), recoverCommand(), imageCommand(), infoCommand(), versionCommand(),
 		},
 	}
@@ -103,6 +105,7 @@ func openRuntime(c *cli.Context) (*sandbox.Runtime, error) {
 		SignaturePolicy:    c.String("signature-policy"),
 		PullProgress:       pullProgress(c),
 		SeccompProfileRoot: c.String("seccomp-profile-root"),
+		PodPidsLimit:       c.Int64("pod-pids-limit"),
 	})
 }
 

@@ -47,13 +47,7 @@ var unsupported = []unsupportedRule{
 	}},
 
 	{feature: "volumeDevices", container: containerField("volumeDevices", func(c *corev1.Container) bool { return len(c.VolumeDevices) > 0 })},
-	{feature: "resources", container: func(_ *corev1.Pod, c *corev1.Container, path *field.Path, _ bool) field.ErrorList {
-		// One error for the lot: SetDefaults copies limits into requests.
-		if set := setFieldNames(reflect.ValueOf(c.Resources)); len(set) > 0 {
-			return forbidden(path.Child("resources"), notYet+" (set: "+strings.Join(set, ", ")+")")
-		}
-		return nil
-	}},
+	{feature: "hugepages and extended resources", container: unsupportedResources},
 	{feature: "stdin", container: containerField("stdin", func(c *corev1.Container) bool { return c.Stdin })},
 	{feature: "stdinOnce", container: containerField("stdinOnce", func(c *corev1.Container) bool { return c.StdinOnce })},
 	{feature: "tty", container: containerField("tty", func(c *corev1.Container) bool { return c.TTY })},

@@ -223,13 +223,13 @@ var validateCases = []struct {
 	}, []string{"spec.ephemeralContainers: Forbidden: cannot be set on create"}},
 	{"request above limit", func(p *corev1.Pod) {
 		p.Spec.Containers[0].Resources = corev1.ResourceRequirements{
-			Limits:   corev1.ResourceList{corev1.ResourceCPU: mustQuantity("1")},
+			Limits:   corev1.ResourceList{corev1.ResourceCPU: mustQuantity("1"), "example.com/gpu": mustQuantity("1")},
 			Requests: corev1.ResourceList{corev1.ResourceCPU: mustQuantity("2"), "gpu": mustQuantity("1")},
 		}
 	}, []string{
 		`spec.containers[0].resources.requests: Invalid value: "2": must be less than or equal to cpu limit of 1`,
 		`spec.containers[0].resources.requests[gpu]: Invalid value: "gpu": must be a standard resource for containers`,
-		"spec.containers[0].resources: Forbidden: not supported by podbox yet (set: limits, requests)",
+		`spec.containers[0].resources.limits[example.com/gpu]: Forbidden: podbox cannot provide extended resources (no device plugins)`,
 	}},
 }
 
@@ -300,9 +300,9 @@ var unsupportedCases = []struct {
 		p.Spec.InitContainers = []corev1.Container{{Name: "init", Image: "busybox",
 			VolumeDevices: []corev1.VolumeDevice{{Name: "disk", DevicePath: "/dev/xvda"}}}}
 	}, "spec.initContainers[0].volumeDevices: Forbidden: not supported by podbox yet"},
-	{"resources", func(p *corev1.Pod) {
-		p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceMemory: mustQuantity("64Mi")}
-	}, "spec.containers[0].resources: Forbidden: not supported by podbox yet (set: limits, requests)"},
+	{"hugepages and extended resources", func(p *corev1.Pod) {
+		p.Spec.Containers[0].Resources.Limits = corev1.ResourceList{"hugepages-2Mi": mustQuantity("64Mi"), corev1.ResourceMemory: mustQuantity("64Mi")}
+	}, "spec.containers[0].resources.limits[hugepages-2Mi]: Forbidden: hugepages are not supported by podbox"},
 	{"stdin", func(p *corev1.Pod) { p.Spec.Containers[0].Stdin = true },
 		"spec.containers[0].stdin: Forbidden: not supported by podbox yet"},
 	{"stdinOnce", func(p *corev1.Pod) { p.Spec.Containers[0].StdinOnce = true },

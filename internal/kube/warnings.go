@@ -79,6 +79,7 @@ func Warnings(pod *corev1.Pod) []string {
 		}
 	}
 	out = append(out, securityWarnings(pod)...)
+	out = append(out, resourceWarnings(pod)...)
 	if !isEmpty(reflect.ValueOf(pod.Status)) {
 		add(field.NewPath("status"), "podbox reports the status itself")
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -37,6 +38,7 @@ func TestWarnings(t *testing.T) {
 		s.DeprecatedServiceAccount = "builder"
 		s.AutomountServiceAccountToken = ptr(false)
 		s.Containers[0].ResizePolicy = []corev1.ContainerResizePolicy{{ResourceName: corev1.ResourceCPU, RestartPolicy: corev1.NotRequired}}
+		s.Containers[0].Resources.Limits = corev1.ResourceList{corev1.ResourceEphemeralStorage: resource.MustParse("1Gi")}
 		p.Status.Phase = corev1.PodRunning
 	})
 	want := []string{
@@ -59,6 +61,7 @@ func TestWarnings(t *testing.T) {
 		"spec.serviceAccount: ignored: podbox has no service accounts",
 		"spec.automountServiceAccountToken: ignored: podbox has no service accounts",
 		"spec.containers[0].resizePolicy: ignored: podbox does not resize containers in place",
+		"spec.containers[0].resources.limits[ephemeral-storage]: ignored: podbox does not limit ephemeral storage",
 		"status: ignored: podbox reports the status itself",
 	}
 	got := Warnings(pod)

@@ -29,6 +29,9 @@ type Record struct {
 	// BackOffBase and BackOffMax shape the restart back-off curve.
 	BackOffBase time.Duration `json:"backOffBase"`
 	BackOffMax  time.Duration `json:"backOffMax"`
+	// PodPidsLimit is the pod cgroup's pids limit (0: the default,
+	// negative: none).
+	PodPidsLimit int64 `json:"podPidsLimit,omitempty"`
 	// Pull is how the shim pulls images.
 	Pull PullConfig `json:"pull"`
 	// PullBinary is the program that ran the pod (the podbox CLI, or a

@@ -58,6 +58,7 @@ func NewConfig(s *Spec) (*configs.Config, error) {
 	if s.Namespaces.Net.Path == "" && !s.Namespaces.Net.Host {
 		c.Networks = []*configs.Network{{Type: "loopback"}}
 	}
+	applyResources(c, s)
 	if s.Masked {
 		c.MaskPaths = maskedPaths
 		c.ReadonlyPaths = readonlyPaths

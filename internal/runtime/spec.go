@@ -1,5 +1,7 @@
 package runtime
 
+import "github.com/podbox/podbox/cgroups"
+
 // Spec is everything podbox decides about one container, independent of
 // libcontainer's types. NewConfig turns it into a libcontainer config.
 type Spec struct {
@@ -49,6 +51,10 @@ type Spec struct {
 	// (unix.MS_SHARED|unix.MS_REC for a Bidirectional volume); 0 is
 	// libcontainer's default, rslave.
 	RootPropagation int
+	// Resources are the container's cgroup limits (nil: none) and
+	// OOMScoreAdj its oom_score_adj (nil: inherited).
+	Resources   *cgroups.Limits
+	OOMScoreAdj *int
 }
 
 // Namespaces says, per namespace, whether the container joins a pinned one,

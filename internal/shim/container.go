@@ -202,6 +202,8 @@ func (s *shim) containerSpec(inst *instance, rootfs string) *runtime.Spec {
 		Seccomp:         true,
 		Masked:          true,
 		CgroupNS:        cgroups.V2(),
+		Resources:       s.containerLimits(inst.id),
+		OOMScoreAdj:     s.oomScoreAdj(inst.id),
 	}
 	inst.security.apply(sp)
 	return sp
@@ -319,12 +321,7 @@ func (s *shim) wait(c *ctr, inst *instance) {
 		_ = inst.lc.Signal(unix.SIGKILL, true)
 	}
 	waitTimeout(&inst.copies, 2*time.Second)
-	oom := false
-	if exit.Signal == int(unix.SIGKILL) {
-		if n, err := cgroups.OOMKillCount(inst.cgroupPath); err == nil && n > 0 {
-			oom = true
-		}
-	}
+	oom := s.oomKilled(inst)
 	msg := terminationMessage(c.spec, inst, exit.Code)
 	s.send(exitedEv{c: c, inst: inst, exit: exit, oom: oom, unknown: unknown, at: at, message: msg})
 	s.cleanupInstance(inst)

@@ -97,6 +97,7 @@ func pauseSpec(rootfs, cgroupPath string, ns runtime.Namespaces) *runtime.Spec {
 		NoNewPrivileges: true,
 		Seccomp:         true,
 		Masked:          true,
+		Resources:       pauseLimits,
 	}
 }
 

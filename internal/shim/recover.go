@@ -115,6 +115,10 @@ func (s *shim) reattachSandbox(sup *podstate.Supervisor) bool {
 		return false
 	}
 	s.cg = cg
+	if err := s.applyPodLimits(); err != nil {
+		s.log.Error("pod cgroup limits", "err", err)
+		return false
+	}
 	if s.hostname, err = PodHostname(pod); err != nil {
 		s.log.Error("pod hostname", "err", err)
 		return false

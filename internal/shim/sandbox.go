@@ -43,6 +43,9 @@ func (s *shim) createSandbox() error {
 		return err
 	}
 	s.cg = cg
+	if err := s.applyPodLimits(); err != nil {
+		return err
+	}
 	if s.hostname, err = PodHostname(pod); err != nil {
 		return err
 	}

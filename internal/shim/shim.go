@@ -43,7 +43,8 @@ const (
 // Protocol is the version of what a shim understands of a pod's record,
 // which it reports when the pod is up: a CLI refuses an older shim (one
 // that would ignore the pod's network, say). 2: CNI networks, pull helper.
-// 3: security contexts, sysctls, Localhost seccomp profiles.
+// 3: security contexts, sysctls, Localhost seccomp profiles, container
+// resources (an older shim would run them unlimited).
 const Protocol = 3
 
 // IsShim reports whether this process was started as a pod shim.

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/podbox/podbox/cgroups"
 	"github.com/podbox/podbox/internal/podstate"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -84,7 +85,7 @@ func (s *shim) podStatus() corev1.PodStatus {
 	st := corev1.PodStatus{
 		Phase:                 phase,
 		StartTime:             &s.startTime,
-		QOSClass:              corev1.PodQOSBestEffort,
+		QOSClass:              cgroups.QOSClass(s.pod),
 		InitContainerStatuses: initSt,
 		ContainerStatuses:     appSt,
 		HostIP:                s.hostIP,
