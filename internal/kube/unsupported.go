@@ -2,7 +2,6 @@ package kube
 
 import (
 	"reflect"
-	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -96,19 +95,6 @@ func containerField(name string, set func(*corev1.Container) bool) func(*corev1.
 		}
 		return nil
 	}
-}
-
-// setFieldNames lists the JSON names of the fields of struct v that are set.
-func setFieldNames(v reflect.Value) []string {
-	var names []string
-	t := v.Type()
-	for i := 0; i < t.NumField(); i++ {
-		if !isEmpty(v.Field(i)) {
-			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-			names = append(names, name)
-		}
-	}
-	return names
 }
 
 // isEmpty reports whether v is unset as JSON sees it: zero, or an empty slice or map, or a
