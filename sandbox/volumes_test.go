@@ -700,3 +700,22 @@ spec:
 		t.Errorf("mounts made on the host after the start, seen in the container: %q, want only /slave/later", out)
 	}
 }
+
+// fsGroup owns the pod's writable volumes: a non-root container (uid 1000)
+// writes to an emptyDir through the group, and its files carry it.
+func TestVolumeFSGroup(t *testing.T) {
+	e := newEnv(t)
+	e.run(`{apiVersion: v1, kind: Pod, metadata: {name: fsg}, spec: {
+ securityContext: {runAsUser: 1000, runAsGroup: 1000, fsGroup: 2000},
+ volumes: [{name: data, emptyDir: {}}],
+ containers: [{name: a, image: ` + testImage + `, command: [sleep, "600"], volumeMounts: [{name: data, mountPath: /data}]}]}}`)
+	e.wait("fsg", sandbox.PodReady)
+	out, code := e.exec("fsg", "a", "sh", "-c", "id -G; stat -c '%g %A' /data; touch /data/f && stat -c '%g' /data/f")
+	if code != 0 {
+		t.Fatalf("exec: %d %q", code, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.Contains(" "+lines[0]+" ", " 2000 ") || !strings.HasPrefix(lines[1], "2000 drwxrws") || lines[2] != "2000" {
+		t.Errorf("groups, volume and new file:\n%s\nwant 2000 among the groups, a setgid group-writable volume of group 2000, a file of group 2000", out)
+	}
+}
