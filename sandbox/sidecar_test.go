@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -122,5 +123,41 @@ func TestSidecarStartupProbe(t *testing.T) {
 	}
 	if d := setup.State.Terminated.StartedAt.Sub(proxy.State.Running.StartedAt.Time); d < 2*time.Second {
 		t.Errorf("setup started %s after the sidecar, before its startup probe passed", d)
+	}
+}
+
+// A shim killed while an init container runs beside a started sidecar:
+// the new shim adopts both, and once the init container is done the app
+// starts (the adopted sidecar counts as started).
+func TestSidecarShimTakeOver(t *testing.T) {
+	e := newEnv(t)
+	e.run(`{apiVersion: v1, kind: Pod, metadata: {name: sidetake}, spec: {terminationGracePeriodSeconds: 1,
+ initContainers: [
+  {name: proxy, image: ` + testImage + `, restartPolicy: Always, command: [sleep, "600"]},
+  {name: migrate, image: ` + testImage + `, command: [sleep, "3"]}],
+ containers: [{name: app, image: ` + testImage + `, command: [sleep, "600"]}]}}`)
+	eventually(t, 10*time.Second, func() string {
+		p := e.get("sidetake")
+		if len(p.Status.InitContainerStatuses) < 2 || p.Status.InitContainerStatuses[1].State.Running == nil {
+			return "migrate not running yet"
+		}
+		return ""
+	})
+	old := readShimPID(t, e, "sidetake")
+	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, func() string {
+		if pid := readShimPID(t, e, "sidetake"); pid == old {
+			return "no new shim"
+		}
+		return ""
+	})
+	p := e.wait("sidetake", sandbox.PodReady)
+	if cs := p.Status.InitContainerStatuses[0]; cs.RestartCount != 0 || cs.State.Running == nil {
+		t.Errorf("the sidecar was not adopted: %+v", cs)
+	}
+	if cs := p.Status.ContainerStatuses[0]; cs.State.Running == nil {
+		t.Errorf("app %+v, want running", cs.State)
 	}
 }

@@ -15,7 +15,10 @@ import (
 // entered the namespace and stays in it whatever thread uses it later, so
 // the connection works like any other.
 func DialIn(ctx context.Context, ns, network, addr string) (net.Conn, error) {
-	var d net.Dialer
+	// No "happy eyeballs": its parallel dials run on other goroutines, on
+	// threads outside the namespace. Addresses are tried one after the
+	// other, on this thread.
+	d := net.Dialer{FallbackDelay: -1}
 	if ns == "" {
 		return d.DialContext(ctx, network, addr)
 	}

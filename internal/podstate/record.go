@@ -117,7 +117,10 @@ type Supervisor struct {
 	// DeadlineExceeded: the pod ran past its activeDeadlineSeconds and is
 	// stopped, to end Failed.
 	DeadlineExceeded bool `json:"deadlineExceeded,omitempty"`
-	PauseLaunched    bool `json:"pauseLaunched,omitempty"`
+	// SidecarsEnding: nothing but sidecars will run again; they are being
+	// stopped and are not restarted.
+	SidecarsEnding bool `json:"sidecarsEnding,omitempty"`
+	PauseLaunched  bool `json:"pauseLaunched,omitempty"`
 	// PauseStarted: pause started (a pause that is not running although
 	// it was launched but never started is started again, not taken for a
 	// dead sandbox).

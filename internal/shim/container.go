@@ -57,6 +57,7 @@ type instance struct {
 	podIPs      []string    // the pod's addresses when it started (probes connect to the first)
 	ctr         *ctr        // the container it is an instance of
 	preStopRun  atomic.Bool // its preStop hook ran (or runs)
+	postStartOK bool        // its postStart hook succeeded (loop-owned)
 }
 
 type execDefaults struct {
@@ -322,7 +323,7 @@ func (s *shim) wait(c *ctr, inst *instance) {
 	}
 	waitTimeout(&inst.copies, 2*time.Second)
 	oom := s.oomKilled(inst)
-	msg := terminationMessage(c.spec, inst, exit.Code)
+	msg := terminationMessage(c.spec, inst, exit.Code, messageLimit(s.pod))
 	s.send(exitedEv{c: c, inst: inst, exit: exit, oom: oom, unknown: unknown, at: at, message: msg})
 	s.cleanupInstance(inst)
 	close(inst.cleaned)

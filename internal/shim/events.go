@@ -196,7 +196,7 @@ func (e startedEv) handle(s *shim) {
 	}
 	s.setRunning(c, e.inst)
 	s.event(corev1.EventTypeNormal, "Started", objectOf(c), "Started container "+c.spec.Name)
-	if s.stopping || s.recreating {
+	if s.stopping || s.recreating || c.sidecar() && s.sidecarsEnding {
 		s.workers.Add(1)
 		go func() { defer s.workers.Done(); s.killInstance(e.inst, 0) }()
 		return
@@ -205,10 +205,7 @@ func (e startedEv) handle(s *shim) {
 		s.startPostStart(c, e.inst, hookDone)
 	}
 	s.startProbes(c, e.inst)
-	if c.sidecar() && c.status.Started != nil && *c.status.Started && !c.sidecarUp {
-		c.sidecarUp = true
-		s.advance()
-	}
+	s.sidecarMaybeUp(c, e.inst)
 }
 
 // setRunning records a new live instance of c.

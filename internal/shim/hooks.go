@@ -72,7 +72,12 @@ func (s *shim) startPostStart(c *ctr, inst *instance, done chan struct{}) {
 
 func (e postStartEv) handle(s *shim) {
 	c, inst := e.c, e.inst
-	if e.err == "" || c.inst != inst {
+	if c.inst != inst {
+		return
+	}
+	if e.err == "" {
+		inst.postStartOK = true
+		s.sidecarMaybeUp(c, inst) // a sidecar's hook holds the next container back
 		return
 	}
 	// As the kubelet: a failed postStart hook kills the container, which

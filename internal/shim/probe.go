@@ -61,8 +61,8 @@ func (s *shim) startProbes(c *ctr, inst *instance) {
 	}
 	pr := &probes{started: make(chan struct{})}
 	inst.probes = pr
-	if spec.StartupProbe == nil {
-		close(pr.started)
+	if spec.StartupProbe == nil || c.status.Started != nil && *c.status.Started {
+		close(pr.started) // none, or passed before a shim take-over
 	} else {
 		s.probeWorker(c, inst, startupProbe, spec.StartupProbe)
 	}
@@ -160,10 +160,7 @@ func (e probeEv) handle(s *shim) {
 			t := true
 			c.status.Started = &t
 			c.status.Ready = c.spec.ReadinessProbe == nil
-			if c.sidecar() && !c.sidecarUp {
-				c.sidecarUp = true
-				s.advance() // the next init container goes
-			}
+			s.sidecarMaybeUp(c, inst)
 			return
 		}
 		fallthrough

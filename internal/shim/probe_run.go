@@ -42,6 +42,14 @@ func (s *shim) runProbe(c *ctr, inst *instance, p *corev1.Probe) probeResult {
 func (s *shim) runHandler(c *ctr, inst *instance, h corev1.ProbeHandler, timeout time.Duration) probeResult {
 	ctx, cancel := context.WithTimeout(s.ctx, timeout)
 	defer cancel()
+	// Nothing to probe once the instance is gone.
+	go func() {
+		select {
+		case <-inst.exited:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	switch {
 	case h.Exec != nil:
 		return s.execProbe(inst, h.Exec.Command, timeout)
@@ -205,7 +213,15 @@ func (s *shim) httpProbe(ctx context.Context, c *ctr, inst *instance, h *corev1.
 			DisableKeepAlives: true,
 			Proxy:             nil,
 		},
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		// As the kubelet: redirects to the same host are followed (10 at
+		// most); one to another host ends the probe, as a success with a
+		// warning.
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 10 || req.URL.Hostname() != via[0].URL.Hostname() {
+				return http.ErrUseLastResponse
+			}
+			return nil
+		},
 	}
 	resp, err := client.Do(req)
 	if err != nil {

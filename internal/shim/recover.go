@@ -96,8 +96,15 @@ func (s *shim) recover(prev *podstate.Status) {
 	case sup.Recreating || !sandboxOK:
 		s.sandboxGone()
 	default:
+		s.sidecarsEnding = sup.SidecarsEnding
 		for _, c := range s.ctrs {
 			s.resume(c)
+		}
+		if s.sidecarsEnding {
+			// The dead shim was stopping the sidecars: finish that.
+			s.stopSidecars(time.Now().Add(s.gracePeriod(nil)))
+		} else {
+			s.endSidecarsIfDone()
 		}
 	}
 }
@@ -236,6 +243,15 @@ func (s *shim) adopt(c *ctr, pi *podstate.Instance, ex *podstate.ExecDefaults) b
 	if ex != nil {
 		inst.exec = execDefaults{env: ex.Env, cwd: ex.Cwd, envFile: ex.EnvFile,
 			user: runtime.User{UID: ex.UID, GID: ex.GID, AdditionalGIDs: ex.AdditionalGIDs}}
+		if ex.EnvFile != "" {
+			// The environment holds Secrets: it is on the pod's secret
+			// tmpfs, not in the status (probes and hooks exec with it).
+			if env, err := ReadEnvFile(ex.EnvFile); err == nil {
+				inst.exec.env = env
+			} else {
+				s.log.Warn("read the container's environment", "container", pi.ID, "err", err)
+			}
+		}
 	}
 	lc, err := runtime.Load(s.dir.RuncRoot(), pi.ID)
 	if err == nil {
@@ -269,15 +285,15 @@ func (s *shim) adopt(c *ctr, pi *podstate.Instance, ex *podstate.ExecDefaults) b
 	c.exec = &execInfo{id: inst.id, logPath: inst.logPath}
 	inst.podIPs = s.podIPs
 	if running {
-		// As a restarted kubelet does: readiness and startup are probed
-		// again from their initial results.
-		if c.spec.StartupProbe != nil {
-			f := false
-			c.status.Started = &f
-		}
-		if c.spec.StartupProbe != nil || c.spec.ReadinessProbe != nil {
+		// Readiness is probed again from its initial result, as after a
+		// kubelet restart; a container that had started stays started (its
+		// startup probe is not run again).
+		started := c.status.Started != nil && *c.status.Started
+		if c.spec.ReadinessProbe != nil {
 			c.status.Ready = false
 		}
+		// A sidecar that had started lets the next init container go.
+		c.sidecarUp = c.sidecar() && started
 		s.startProbes(c, inst)
 	}
 	s.workers.Add(1)
@@ -366,6 +382,10 @@ func (s *shim) bumpRuns(id string) {
 // instance after a take-over, as the dead shim would have.
 func (s *shim) resume(c *ctr) {
 	if c.inst != nil || c.done {
+		return
+	}
+	if c.sidecar() && s.sidecarsEnding {
+		c.done = true // it was being stopped for good
 		return
 	}
 	st := c.status.State

@@ -100,3 +100,17 @@ func (s *shim) othersOver() bool {
 	}
 	return appsDone && s.initDone
 }
+
+// sidecarMaybeUp lets the init containers after sidecar c go once its live
+// instance has started (its startup probe passed, if any) and its
+// postStart hook, if any, succeeded.
+func (s *shim) sidecarMaybeUp(c *ctr, inst *instance) {
+	if !c.sidecar() || c.sidecarUp || c.inst != inst || c.status.Started == nil || !*c.status.Started {
+		return
+	}
+	if l := c.spec.Lifecycle; l != nil && l.PostStart != nil && !inst.postStartOK {
+		return
+	}
+	c.sidecarUp = true
+	s.advance()
+}

@@ -127,7 +127,7 @@ func (s *shim) writeStatus(final bool) {
 	}
 	sup := &podstate.Supervisor{
 		KeeperPID: s.keeper.PID(), InitDone: s.initDone, Stopping: s.stopping, StopDeadline: s.stopDeadline,
-		Recreating: s.recreating, DeadlineExceeded: s.deadlineExceeded, PauseLaunched: s.pauseLaunched, PauseStarted: s.pauseUp, BackOff: map[string]podstate.BackOffEntry{},
+		Recreating: s.recreating, DeadlineExceeded: s.deadlineExceeded, SidecarsEnding: s.sidecarsEnding, PauseLaunched: s.pauseLaunched, PauseStarted: s.pauseUp, BackOff: map[string]podstate.BackOffEntry{},
 	}
 	for k, e := range s.backoff.entries {
 		sup.BackOff[k] = podstate.BackOffEntry{Delay: e.delay, LastUpdate: e.lastUpdate}

@@ -17,9 +17,17 @@ import (
 // log.
 const (
 	terminationMessageMax = 4096
+	podMessagesMax        = 12 * 1024 // all the pod's containers together
 	fallbackLogLines      = 80
 	fallbackLogBytes      = 2048
 )
+
+// messageLimit is what one container's termination message may hold: 4 KiB,
+// less when the pod's 12 KiB split among its containers is smaller.
+func messageLimit(pod *corev1.Pod) int {
+	n := len(pod.Spec.InitContainers) + len(pod.Spec.Containers)
+	return min(terminationMessageMax, podMessagesMax/max(n, 1))
+}
 
 // terminationLog is where the instance's termination message file lives on
 // the host (beside its rootfs); the container sees it at its
@@ -48,10 +56,10 @@ func terminationBind(inst *instance, spec *corev1.Container) (runtime.Bind, erro
 // terminationMessage is the message of an instance that exited with code:
 // its termination message file, else, for FallbackToLogsOnError and a
 // failure, the end of its log.
-func terminationMessage(spec *corev1.Container, inst *instance, code int) string {
+func terminationMessage(spec *corev1.Container, inst *instance, code, limit int) string {
 	if inst.dir != "" {
 		if f, err := os.Open(terminationLog(inst)); err == nil {
-			b, _ := io.ReadAll(io.LimitReader(f, terminationMessageMax))
+			b, _ := io.ReadAll(io.LimitReader(f, int64(limit)))
 			f.Close()
 			if len(b) > 0 {
 				return string(b)
@@ -66,8 +74,8 @@ func terminationMessage(spec *corev1.Container, inst *instance, code int) string
 		return ""
 	}
 	b := buf.Bytes()
-	if len(b) > fallbackLogBytes {
-		b = b[len(b)-fallbackLogBytes:]
+	if n := min(fallbackLogBytes, limit); len(b) > n {
+		b = b[len(b)-n:]
 	}
 	return string(b)
 }
