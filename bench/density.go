@@ -45,6 +45,12 @@ func (b *bench) densityScenario() error {
 		per, wall, err := startMany(b.pods, par, func(i int) error { _, err := b.pb("run", "-f", files[i]); return err })
 		if err == nil && par == 1 {
 			pb.mem, err = b.podboxMemory()
+			// pause starts once the app containers have: give the last
+			// pods a moment.
+			for deadline := time.Now().Add(10 * time.Second); err != nil && time.Now().Before(deadline); {
+				time.Sleep(100 * time.Millisecond)
+				pb.mem, err = b.podboxMemory()
+			}
 		}
 		if _, derr := b.pb("delete", "--all", "--grace-period", "0"); err == nil {
 			err = derr

@@ -36,9 +36,9 @@ func (b *bench) rootfsRows() error {
 	i := 0
 	pbRound := func(keep bool) error {
 		i++
-		dir := filepath.Join(mounts, fmt.Sprint(i))
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("make %s: %w", dir, err)
+		dir := filepath.Join(mounts, fmt.Sprint(i)) // Mount makes it
+		if err := os.MkdirAll(mounts, 0o755); err != nil {
+			return fmt.Errorf("make %s: %w", mounts, err)
 		}
 		d, err := timed(func() error {
 			img, err := store.Get(b.ctx, benchImage)

@@ -97,6 +97,7 @@ events_logger = "none"
 	if err := writePodmanNetwork(netDir, p.backend); err != nil {
 		return nil, err
 	}
+	b.onClean(iptablesMark())
 	b.onClean(func() { b.cleanPodman(p) })
 	out, err := b.pm(p, "version", "--format", "{{.Client.Version}}")
 	if err != nil {
