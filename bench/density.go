@@ -42,7 +42,7 @@ func (b *bench) densityScenario() error {
 		if b.stopped() {
 			return errInterrupted
 		}
-		per, wall, err := startMany(b.pods, par, func(i int) error { _, err := b.pb("run", "-f", files[i]); return err })
+		per, wall, err := startMany(b.pods, par, b.stopped, func(i int) error { _, err := b.pb("run", "-f", files[i]); return err })
 		if err == nil && par == 1 {
 			pb.mem, err = b.podboxMemory()
 			// pause starts once the app containers have: give the last
@@ -62,7 +62,7 @@ func (b *bench) densityScenario() error {
 		if b.podman == nil || pm.err != nil || b.stopped() {
 			continue
 		}
-		per, wall, err = startMany(b.pods, par, func(i int) error {
+		per, wall, err = startMany(b.pods, par, b.stopped, func(i int) error {
 			name := densityName(i)
 			if _, err := b.pm(b.podman, "pod", "create", "--name", name, "--network", podmanNetwork); err != nil {
 				return err
@@ -116,8 +116,9 @@ func fmtTotal(walls map[int]time.Duration, par int) string {
 }
 
 // startMany starts n pods with start, par at a time, and returns each
-// start's duration and the wall time of all.
-func startMany(n, par int, start func(i int) error) (per []time.Duration, wall time.Duration, err error) {
+// start's duration and the wall time of all; it starts no more once stop
+// says so.
+func startMany(n, par int, stop func() bool, start func(i int) error) (per []time.Duration, wall time.Duration, err error) {
 	per = make([]time.Duration, n)
 	errs := make([]error, n)
 	next := make(chan int)
@@ -133,11 +134,17 @@ func startMany(n, par int, start func(i int) error) (per []time.Duration, wall t
 		}()
 	}
 	for i := range n {
+		if stop() {
+			break
+		}
 		next <- i
 	}
 	close(next)
 	wg.Wait()
 	wall = time.Since(began)
+	if stop() {
+		return nil, 0, errInterrupted
+	}
 	for _, err := range errs {
 		if err != nil {
 			return nil, 0, err

@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"time"
 
 	"github.com/podbox/podbox/internal/cni"
 	"github.com/podbox/podbox/internal/testutil"
@@ -58,7 +57,7 @@ type bench struct {
 // stopped reports whether the run was interrupted.
 func (b *bench) stopped() bool { return b.ctx.Err() != nil }
 
-// defer_ adds f to what clean runs, in reverse order.
+// onClean adds f to what clean runs, in reverse order.
 func (b *bench) onClean(f func()) { b.cleanups = append(b.cleanups, f) }
 
 // clean undoes everything the bench made, newest first.
@@ -72,7 +71,10 @@ func (b *bench) clean() {
 // note records something the reader of the results should know (a peer
 // skipped, a scenario that failed) and says it at once.
 func (b *bench) note(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
+	msg := strings.Join(strings.Fields(fmt.Sprintf(format, args...)), " ")
+	if len(msg) > 400 {
+		msg = msg[:400] + " …"
+	}
 	b.notes = append(b.notes, msg)
 	fmt.Fprintln(os.Stderr, "note:", msg)
 }
@@ -203,14 +205,4 @@ func unmountUnder(dir string) {
 	for i := len(points) - 1; i >= 0; i-- {
 		_ = exec.Command("umount", "-l", points[i]).Run()
 	}
-}
-
-// waitGone waits up to d for a condition, polling.
-func waitGone(d time.Duration, gone func() bool) bool {
-	for deadline := time.Now().Add(d); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if gone() {
-			return true
-		}
-	}
-	return gone()
 }
