@@ -3,6 +3,8 @@
 // the peer run by run, so that the machine's noise hits both alike, and
 // reports min / median / p90 / max and the ratio of the medians:
 //
+//  0. the CLI's floor (baseline.go): `podbox version` against `podman
+//     version`;
 //  1. pod start (start.go): pause + one busybox `sleep 3600` until it runs,
 //     networked and hostNetwork, against `podman pod create` + `podman run
 //     -d --pod` and against `podman kube play`;
@@ -46,6 +48,7 @@ type scenario struct {
 
 // scenarios in the order they run.
 var scenarios = []scenario{
+	{"baseline", (*bench).baselineScenario},
 	{"start", (*bench).startScenario},
 	{"seed", (*bench).seedScenario},
 	{"density", (*bench).densityScenario},
@@ -59,7 +62,7 @@ func main() {
 	n := flag.Int("n", 10, "measured rounds per scenario")
 	warm := flag.Int("warm", 1, "warm-up rounds per scenario, not counted")
 	pods := flag.Int("pods", 50, "pods in the density scenario")
-	only := flag.String("only", "", "comma-separated scenarios to run (start,seed,density,image,exec; start includes delete); default all")
+	only := flag.String("only", "", "comma-separated scenarios to run (baseline,start,seed,density,image,exec; start includes delete); default all")
 	peers := flag.Bool("peers", true, "measure podman beside podbox")
 	out := flag.String("out", "bench/results", "directory for latest.json and latest.md")
 	readme := flag.String("readme", "", "README whose benchmark section gets the table")
