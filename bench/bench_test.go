@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -54,7 +55,7 @@ func TestAlternate(t *testing.T) {
 	if want := []bool{false, true, true}; !slices.Equal(kept, want) {
 		t.Errorf("kept %v, want %v", kept, want)
 	}
-	if err := alternate(0, 3, func() bool { return true }, a); err != errInterrupted {
+	if err := alternate(0, 3, func() bool { return true }, a); !errors.Is(err, errInterrupted) {
 		t.Errorf("stopped: %v, want errInterrupted", err)
 	}
 }
