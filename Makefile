@@ -11,7 +11,13 @@ BIN       := bin
 DEB_PKGS  := busybox-static libseccomp-dev gcc pkg-config docker-registry containernetworking-plugins iptables iproute2
 TESTFLAGS ?= -count=1 -timeout 20m
 
-.PHONY: all podbox shim pause install deps test unit lint fmt vet bench demo clean clean-test help
+# The peers `make bench` measures podbox beside (Debian packages).
+BENCH_PKGS := podman runc crun catatonit conmon docker-registry
+BENCH_N   ?= 10
+# The packages whose hot paths have Go benchmarks (allocations reported).
+BENCH_GO_PKGS := ./internal/runtime ./internal/shim ./internal/printers ./internal/podstate ./internal/crilog ./image
+
+.PHONY: all podbox shim pause install deps test unit lint fmt vet bench bench-deps bench-go demo clean clean-test help
 
 all: podbox shim pause ## build bin/podbox, bin/podbox-shim and bin/podbox-pause
 
@@ -54,11 +60,20 @@ lint: vet ## gofmt check, go vet and golangci-lint (installed into bin/ if missi
 	@test -x $(BIN)/golangci-lint || GOBIN=$(CURDIR)/$(BIN) GOFLAGS= $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v2.15.0
 	$(BIN)/golangci-lint run --build-tags "$(BUILDTAGS)" ./...
 
-bench: deps all ## pod start and delete times (median of 20), and image pull / rootfs times
-	CGO_ENABLED=1 $(GO) build $(GOFLAGS_B) -o $(BIN)/podbox-bench ./cmd/podbox-bench
-	$(BIN)/podbox-bench -podbox $(BIN)/podbox -n 20
-	CGO_ENABLED=1 $(GO) test $(GOFLAGS_B) -count=1 -run 'TestPullTimings' -v ./image/ | grep -E 'median|MB/s'
-	CGO_ENABLED=1 $(GO) test $(GOFLAGS_B) -count=1 -run '^$$' -bench 'BenchmarkGet|BenchmarkMountUnmount' -benchtime 200x ./image/ | grep -E '^Benchmark'
+bench: deps all ## podbox beside podman, alternating (BENCH_N rounds): results in bench/results and README
+	CGO_ENABLED=1 $(GO) build $(GOFLAGS_B) -o $(BIN)/bench ./bench
+	$(BIN)/bench -podbox $(BIN)/podbox -n $(BENCH_N) -out bench/results -readme README.md
+	$(MAKE) --no-print-directory bench-go
+
+bench-deps: ## install the peers the bench measures (podman, runc, crun, catatonit, conmon, docker-registry), if missing
+	@missing=""; for p in $(BENCH_PKGS); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q -o DPkg::Lock::Timeout=300 $$missing; \
+	fi
+
+bench-go: ## go test -bench of the hot paths (config conversion, status, state write, log lines), allocations reported
+	CGO_ENABLED=1 $(GO) test $(GOFLAGS_B) -count=1 -run '^$$' -bench . -benchmem $(BENCH_GO_PKGS)
 
 
 demo: deps all ## import busybox, run a two-container pod, show it, clean up
