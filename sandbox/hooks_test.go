@@ -95,13 +95,15 @@ func TestPostStart(t *testing.T) {
 }
 
 // The termination message comes from the file at terminationMessagePath,
-// or from the end of the log with FallbackToLogsOnError.
+// or from the end of the log with FallbackToLogsOnError. stdout and stderr
+// are separate pipes, read apart, so the lines of the two streams are only
+// ordered when time separates them (as with the kubelet).
 func TestTerminationMessage(t *testing.T) {
 	e := newEnv(t)
 	e.run(`{apiVersion: v1, kind: Pod, metadata: {name: msg}, spec: {restartPolicy: Never, containers: [
  {name: file, image: ` + testImage + `, command: [sh, -c, "printf bye > /dev/termination-log; exit 3"]},
  {name: custom, image: ` + testImage + `, command: [sh, -c, "echo custom > /tmp/msg"], terminationMessagePath: /tmp/msg},
- {name: logs, image: ` + testImage + `, command: [sh, -c, "echo line1; echo it broke >&2; exit 1"], terminationMessagePolicy: FallbackToLogsOnError},
+ {name: logs, image: ` + testImage + `, command: [sh, -c, "echo line1; sleep 1; echo it broke >&2; exit 1"], terminationMessagePolicy: FallbackToLogsOnError},
  {name: quiet, image: ` + testImage + `, command: [sh, -c, "echo not a message; exit 0"], terminationMessagePolicy: FallbackToLogsOnError}]}}`)
 	p := e.wait("msg", sandbox.PodPhase(corev1.PodFailed))
 	want := map[string]string{"file": "bye", "custom": "custom\n", "logs": "line1\nit broke\n", "quiet": ""}
