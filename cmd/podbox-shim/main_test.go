@@ -26,3 +26,37 @@ func TestShimLeavesOutPulls(t *testing.T) {
 		}
 	}
 }
+
+// A re-executed container init takes over before the packages only the
+// shim needs are initialised (internal/runtime/cinit): the Kubernetes API
+// tables, net/http and the CNI library are never built in an init.
+func TestContainerInitSkipsShimPackages(t *testing.T) {
+	bin := t.TempDir() + "/podbox-shim"
+	if out, err := exec.Command("go", "build", "-tags", tags, "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	inits := func(args ...string) map[string]bool {
+		cmd := exec.Command(bin, args...)
+		cmd.Env = []string{"GODEBUG=inittrace=1"}
+		out, _ := cmd.CombinedOutput() // both fail: no pod, no libcontainer pipes
+		seen := map[string]bool{}
+		for _, l := range strings.Split(string(out), "\n") {
+			if f := strings.Fields(l); len(f) > 1 && f[0] == "init" {
+				seen[f[1]] = true
+			}
+		}
+		return seen
+	}
+	all, init := inits("not-a-role"), inits("init")
+	for _, p := range []string{"k8s.io/api/core/v1", "net/http", "github.com/containernetworking/cni/libcni", "github.com/podbox/podbox/internal/kube"} {
+		if !all[p] {
+			t.Errorf("the shim does not initialise %s: the test's list is out of date", p)
+		}
+		if init[p] {
+			t.Errorf("a container init initialises %s", p)
+		}
+	}
+	if !init["github.com/opencontainers/runc/libcontainer"] {
+		t.Errorf("a container init did not get as far as libcontainer: %v", init)
+	}
+}

@@ -1,7 +1,8 @@
 // Package runtime is podbox's only door to runc's libcontainer: it turns a
 // neutral container Spec into a libcontainer configuration (a pure
 // function), creates, starts, signals, execs into and destroys containers,
-// and holds the re-exec hook libcontainer needs.
+// and holds the re-exec hook libcontainer needs (package cinit runs it, as
+// early as Go allows).
 //
 // Every binary that starts containers must call Init before anything else
 // (sandbox.Init does), because libcontainer re-executes /proc/self/exe with

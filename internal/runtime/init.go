@@ -1,25 +1,22 @@
 package runtime
 
 import (
-	"os"
-
 	"github.com/opencontainers/runc/libcontainer"
-	// Device cgroup rules need this registration, else they fail with
-	// cgroups.ErrDevicesUnsupported.
-	_ "github.com/opencontainers/cgroups/devices"
-	// nsenter's cgo constructor joins and creates namespaces before the Go
-	// runtime starts in the re-executed "init" process.
-	_ "github.com/opencontainers/runc/libcontainer/nsenter"
+
+	// The container init takes over in this package's initialiser, before
+	// the rest of the program initialises (see its doc).
+	"github.com/podbox/podbox/internal/runtime/cinit"
 )
 
 // InitArg is the argv[1] libcontainer re-executes this binary with.
-const InitArg = "init"
+const InitArg = cinit.Arg
 
 // IsInit reports whether this process is a libcontainer init.
-func IsInit() bool { return len(os.Args) > 1 && os.Args[1] == InitArg }
+func IsInit() bool { return cinit.IsInit() }
 
 // Init runs libcontainer's container init if this process is one, and never
-// returns in that case. Otherwise it returns at once.
+// returns in that case. Otherwise it returns at once. (Package cinit's
+// initialiser has normally done this already, earlier.)
 func Init() {
 	if IsInit() {
 		libcontainer.Init()

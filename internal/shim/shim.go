@@ -354,6 +354,7 @@ func (s *shim) signalReady() {
 	if s.ready != nil {
 		reportReady(s.ready, s.failed)
 		s.ready = nil
+		trimMemory()
 	}
 }
 
