@@ -43,6 +43,17 @@ type Info struct {
 	NetworkFile    string   `json:"networkFile,omitempty"`
 	NetworkPlugins []string `json:"networkPlugins,omitempty"`
 	NetworkError   string   `json:"networkError,omitempty"`
+	// NetworkMasquerade are the subnets the network masquerades with
+	// rules of its own (nat chain NetworkMasqueradeChain, made once per
+	// boot) rather than per pod.
+	NetworkMasquerade      []string `json:"networkMasquerade,omitempty"`
+	NetworkMasqueradeChain string   `json:"networkMasqueradeChain,omitempty"`
+	// NetworkMasqueradeMissing are those of NetworkMasquerade whose rules
+	// are not in the nat table (flushed by a firewall reload, say), and
+	// NetworkMasqueradeMark the file to remove for the next pod start to
+	// make them again.
+	NetworkMasqueradeMissing []string `json:"networkMasqueradeMissing,omitempty"`
+	NetworkMasqueradeMark    string   `json:"networkMasqueradeMark,omitempty"`
 }
 
 // Info reports the runtime's paths and what the host offers.
@@ -88,6 +99,13 @@ func (r *Runtime) Info() Info {
 		in.NetworkFile = filepath.Join(opts.ConfDir, cni.DefaultConfFile) + " (written when the first pod starts)"
 	case n != nil:
 		in.NetworkFile, in.NetworkPlugins = n.File, n.Plugins()
+		if subnets, merr := n.MasqueradeSubnets(); merr == nil && len(subnets) > 0 {
+			for _, s := range subnets {
+				in.NetworkMasquerade = append(in.NetworkMasquerade, s.String())
+			}
+			in.NetworkMasqueradeChain = cni.MasqueradeChain(n.Name())
+			in.NetworkMasqueradeMissing, in.NetworkMasqueradeMark, _ = n.MasqueradeMissing()
+		}
 	}
 	if err != nil && (!cni.IsNotFound(err) || opts.Network != cni.DefaultNetwork) {
 		in.NetworkError = err.Error()

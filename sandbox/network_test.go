@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -16,8 +17,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podbox/podbox/internal/cni"
 	"github.com/podbox/podbox/internal/shim"
+	"github.com/podbox/podbox/internal/testutil"
 	"github.com/podbox/podbox/sandbox"
+	corev1 "k8s.io/api/core/v1"
 )
 
 // webPod serves "hello from NAME" on port 80 with busybox httpd; hostPort
@@ -294,5 +298,75 @@ func TestFiftyPodsAndKilledShim(t *testing.T) {
 				t.Errorf("address %s is still reserved", ent.Name())
 			}
 		}
+	}
+}
+
+// A network that asks for it masquerades at the network level, as podbox's
+// default network does: a pod reaches a host beyond this one (a namespace
+// of the test's with no route back to the pods) and is seen there with the
+// host's address. No iptables rule is made for the pod, and the network's
+// rules are there once however many pods start.
+func TestNetworkMasquerade(t *testing.T) {
+	n := testutil.OwnNetwork(t, true)
+	out := testutil.NewOutside(t)
+	e := newEnv(t, func(o *sandbox.Options) { o.CNIConfDir, o.Network = n.ConfDir, n.Name })
+
+	www := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(www, "cgi-bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := "#!/bin/sh\necho 'Content-Type: text/plain'\necho\necho \"$REMOTE_ADDR\"\n"
+	if err := os.WriteFile(filepath.Join(www, "cgi-bin", "addr"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	srv := exec.Command("ip", "netns", "exec", out.NS, "busybox", "httpd", "-f", "-p", "8080", "-h", www)
+	if err := srv.Start(); err != nil {
+		t.Fatalf("httpd in %s: %v", out.NS, err)
+	}
+	t.Cleanup(func() { _ = srv.Process.Kill(); _ = srv.Wait() })
+
+	url := fmt.Sprintf("http://%s:8080/cgi-bin/addr", out.PeerIP)
+	for _, name := range []string{"masq-a", "masq-b"} {
+		e.run(`{apiVersion: v1, kind: Pod, metadata: {name: ` + name + `}, spec: {restartPolicy: OnFailure, terminationGracePeriodSeconds: 0,
+ dnsPolicy: None, dnsConfig: {nameservers: [127.0.0.1]}, containers: [
+  {name: get, image: ` + testImage + `, command: [wget, -q, -O, "-", "` + url + `"]}]}}`)
+	}
+	for _, name := range []string{"masq-a", "masq-b"} {
+		p := e.wait(name, sandbox.PodPhase(corev1.PodSucceeded))
+		// busybox httpd gives the address as [::ffff:A.B.C.D].
+		got := strings.TrimSpace(e.logs(name, "get"))
+		if ip := net.ParseIP(strings.Trim(got, "[]")); !ip.Equal(out.HostIP) {
+			t.Errorf("%s (pod IP %s) was seen outside as %q, want the host's %s", name, p.Status.PodIP, got, out.HostIP)
+		}
+	}
+
+	chain := cni.MasqueradeChain(n.Name)
+	nat, err := exec.Command("iptables-save", "-t", "nat").Output()
+	if err != nil {
+		t.Fatalf("iptables-save: %v", err)
+	}
+	var jumps, rules []string
+	for _, l := range strings.Split(string(nat), "\n") {
+		switch {
+		case strings.HasPrefix(l, "-A POSTROUTING ") && strings.HasSuffix(l, " -j "+chain):
+			jumps = append(jumps, l)
+		case strings.HasPrefix(l, "-A "+chain+" "):
+			rules = append(rules, l)
+		case strings.HasPrefix(l, "-A ") && strings.Contains(l, "CNI-") && strings.Contains(l, n.Subnet.IP.String()[:len(n.Subnet.IP.String())-1]):
+			t.Errorf("a rule of the bridge plugin's masquerading: %s", l)
+		}
+	}
+	wantRules := []string{
+		"-A " + chain + " -d " + n.Subnet.String() + " -j RETURN",
+		"-A " + chain + " -d 224.0.0.0/4 -j RETURN",
+		"-A " + chain + " -j MASQUERADE",
+	}
+	if len(jumps) != 1 || !strings.Contains(jumps[0], "-s "+n.Subnet.String()) || strings.Join(rules, "\n") != strings.Join(wantRules, "\n") {
+		t.Errorf("masquerading rules:\n%s\n%s\nwant one jump from POSTROUTING for %s and\n%s", strings.Join(jumps, "\n"), strings.Join(rules, "\n"),
+			n.Subnet, strings.Join(wantRules, "\n"))
+	}
+	in := e.rt.Info()
+	if strings.Join(in.NetworkMasquerade, " ") != n.Subnet.String() || in.NetworkMasqueradeChain != chain {
+		t.Errorf("info: masquerade %v chain %q", in.NetworkMasquerade, in.NetworkMasqueradeChain)
 	}
 }

@@ -61,7 +61,11 @@ func (r *Runtime) RunWith(ctx context.Context, pod *corev1.Pod, opts RunOptions)
 		// Now, not in the shim: a missing plugin is reported before
 		// anything is made (and podbox's default network written).
 		o := r.cniOptions()
-		if _, err := cni.Load(o); err != nil {
+		n, err := cni.Load(o)
+		if err == nil {
+			err = n.EnsureMasquerade()
+		}
+		if err != nil {
 			return nil, fmt.Errorf("run pod %s/%s: %w", pod.Namespace, pod.Name, err)
 		}
 		network = &o

@@ -55,6 +55,13 @@ func infoCommand() *cli.Command {
 			if len(in.NetworkPlugins) > 0 {
 				fmt.Printf("  plugins:      %s\n", strings.Join(in.NetworkPlugins, " "))
 			}
+			if len(in.NetworkMasquerade) > 0 {
+				fmt.Printf("  masquerade:   %s (nat chain %s, made once per boot)\n", strings.Join(in.NetworkMasquerade, " "), in.NetworkMasqueradeChain)
+			}
+			if len(in.NetworkMasqueradeMissing) > 0 {
+				fmt.Printf("  PROBLEM:      no masquerading rule for %s (the nat table was flushed?): remove %s, and the next pod start makes them again\n",
+					strings.Join(in.NetworkMasqueradeMissing, " "), in.NetworkMasqueradeMark)
+			}
 			if in.NetworkError != "" {
 				fmt.Printf("  PROBLEM:      %s\n", in.NetworkError)
 			}

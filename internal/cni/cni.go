@@ -319,10 +319,10 @@ const DefaultSubnet = "10.209.0.0/16"
 const DefaultConfFile = "87-podbox-bridge.conflist"
 
 // DefaultConfList is podbox's default network (see Bridge): bridge
-// podbox0 on DefaultSubnet, masquerading traffic that leaves the host,
-// host-local's reservations in DefaultDataDir.
+// podbox0 on DefaultSubnet, masquerading traffic that leaves the host (at
+// the network level), host-local's reservations in DefaultDataDir.
 func DefaultConfList(firewall bool) []byte {
-	return Bridge{Name: DefaultNetwork, Bridge: "podbox0", Subnet: DefaultSubnet, Masquerade: true, Firewall: firewall,
+	return Bridge{Name: DefaultNetwork, Bridge: "podbox0", Subnet: DefaultSubnet, NetworkMasquerade: true, Firewall: firewall,
 		DataDir: DefaultDataDir}.ConfList()
 }
 
@@ -339,7 +339,12 @@ const DefaultDataDir = "/run/podbox/cni/networks"
 // drops (as docker sets it) at the cost of a dozen iptables runs per pod.
 type Bridge struct {
 	Name, Bridge, Subnet string
-	Masquerade, Firewall bool
+	// Masquerade has the bridge plugin masquerade each pod's traffic
+	// that leaves the host (its ipMasq: iptables runs on every ADD and
+	// DEL); NetworkMasquerade does it with rules of the network's, made
+	// once per boot (see EnsureMasquerade).
+	Masquerade, NetworkMasquerade bool
+	Firewall                      bool
 	// DataDir is where host-local keeps its reservations (default
 	// /var/lib/cni/networks).
 	DataDir string
@@ -362,7 +367,11 @@ func (b Bridge) ConfList() []byte {
 	if b.Firewall {
 		plugins = append(plugins, map[string]any{"type": "firewall"})
 	}
-	data, _ := json.MarshalIndent(map[string]any{"cniVersion": "1.0.0", "name": b.Name, "plugins": plugins}, "", "  ")
+	list := map[string]any{"cniVersion": "1.0.0", "name": b.Name, "plugins": plugins}
+	if b.NetworkMasquerade {
+		list["podbox"] = map[string]any{"masquerade": []string{b.Subnet}}
+	}
+	data, _ := json.MarshalIndent(list, "", "  ")
 	return append(data, '\n')
 }
 
@@ -374,12 +383,7 @@ func ForwardDrops() bool { return forwardDrops() }
 // forwardDrops reports whether the host's iptables FORWARD chain drops
 // what no rule accepts.
 func forwardDrops() bool {
-	cmd := exec.Command("iptables", "-w", "-S", "FORWARD")
-	cmd.Env = withSbinPath(os.Environ())
-	if p, err := lookSbin("iptables"); err == nil {
-		cmd.Path = p
-	}
-	out, err := cmd.Output()
+	out, err := sbinCommand("iptables", "-w", "-S", "FORWARD").Output()
 	if err != nil {
 		return true // cannot tell: keep the firewall plugin, which is right either way
 	}

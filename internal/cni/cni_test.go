@@ -36,6 +36,12 @@ func TestDefaultNetworkWrittenOnce(t *testing.T) {
 			t.Errorf("default configuration lacks %s:\n%s", want, data)
 		}
 	}
+	if !strings.Contains(string(data), `"ipMasq": false`) {
+		t.Errorf("the default network has the bridge plugin masquerade:\n%s", data)
+	}
+	if sn, err := n.MasqueradeSubnets(); err != nil || len(sn) != 1 || sn[0].String() != DefaultSubnet {
+		t.Errorf("masquerade subnets %v, %v; want %s", sn, err, DefaultSubnet)
+	}
 	want := "bridge host-local portmap"
 	if forwardDrops() {
 		want += " firewall" // FORWARD drops here

@@ -408,11 +408,19 @@ func (s *shim) dismantleSandbox() {
 // teardownSandbox stops pause and removes everything the sandbox made
 // (containers are already gone).
 func (s *shim) teardownSandbox() {
-	s.waitCleanups()
 	if s.netReady != nil {
 		<-s.netReady // an ADD still running would attach after the DEL
 	}
+	// The app containers are gone: the network is detached while their
+	// clean-ups and pause end (teardown's own DEL is then a no-op, or
+	// tries again).
+	netDone := make(chan error, 1)
+	go func() { netDone <- detachNetwork(s.dir, s.rec, s.startChild) }()
+	s.waitCleanups()
 	s.killPause()
+	if err := <-netDone; err != nil {
+		s.log.Warn("detach pod network", "err", err)
+	}
 	if err := teardown(s.dir, s.rec, s.startChild); err != nil {
 		s.log.Error("tear down sandbox", "err", err)
 	}

@@ -39,6 +39,11 @@ func teardown(dir podstate.Dir, rec *podstate.Record, start func(*exec.Cmd) (fun
 		return fmt.Errorf("tear down pod %s/%s: its directory now holds another pod (uid %s, not %s)",
 			rec.Pod.Namespace, rec.Pod.Name, cur.Pod.UID, uid)
 	}
+	// The network is detached while the containers go: CNI DEL needs
+	// only the pinned network namespace (unpinned below, once it is
+	// done), and its plugins are most of a networked pod's teardown.
+	netDone := make(chan error, 1)
+	go func() { netDone <- detachNetwork(dir, rec, start) }()
 	ids, err := runtime.List(dir.RuncRoot())
 	if err != nil {
 		errs = append(errs, err)
@@ -65,7 +70,7 @@ func teardown(dir podstate.Dir, rec *podstate.Record, start func(*exec.Cmd) (fun
 			errs = append(errs, err)
 		}
 	}
-	if err := detachNetwork(dir, rec, start); err != nil {
+	if err := <-netDone; err != nil {
 		errs = append(errs, err)
 	}
 	if err := nsutil.Unpin(dir.NsDir()); err != nil {

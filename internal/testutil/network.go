@@ -228,3 +228,81 @@ func hostRoutes() []*net.IPNet {
 	}
 	return out
 }
+
+// OwnNetwork is a network of one test's own (a bridge, a /24, directories),
+// beside the process's TestNetwork; with masquerade, podbox masquerades its
+// traffic at the network level (cni.Bridge.NetworkMasquerade). The test's
+// cleanup removes it all, masquerading rules included.
+func OwnNetwork(t testing.TB, masquerade bool) *Network {
+	t.Helper()
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	id := hex.EncodeToString(b)
+	n := &Network{Name: "podbox-test-own-" + id, Bridge: "pbo" + id, dir: t.TempDir()}
+	n.ConfDir, n.DataDir = filepath.Join(n.dir, "net.d"), filepath.Join(n.dir, "ipam")
+	var err error
+	if n.Subnet, err = allocateSubnet(); err != nil {
+		t.Fatalf("test network: %v", err)
+	}
+	t.Cleanup(func() {
+		if masquerade {
+			if err := cni.RemoveMasquerade(n.Name, []*net.IPNet{n.Subnet}, ""); err != nil {
+				t.Errorf("remove the masquerading of %s: %v", n.Name, err)
+			}
+		}
+		_ = exec.Command("ip", "link", "del", n.Bridge).Run()
+		releaseSubnet(n.Subnet)
+	})
+	if err := os.MkdirAll(n.ConfDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	conf := cni.Bridge{Name: n.Name, Bridge: n.Bridge, Subnet: n.Subnet.String(), NetworkMasquerade: masquerade, Firewall: true, DataDir: n.DataDir}
+	if err := os.WriteFile(filepath.Join(n.ConfDir, n.Name+".conflist"), conf.ConfList(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// Outside is a network namespace of a test's own, joined to the host by a
+// veth pair on a /24 of its own: a stand-in for a host beyond this one.
+type Outside struct {
+	NS             string // its name, for ip netns exec
+	HostIP, PeerIP net.IP // the host's end and the namespace's
+}
+
+// NewOutside makes an Outside; the test's cleanup removes it.
+func NewOutside(t testing.TB) *Outside {
+	t.Helper()
+	b := make([]byte, 3)
+	_, _ = rand.Read(b)
+	id := hex.EncodeToString(b)
+	sn, err := allocateSubnet()
+	if err != nil {
+		t.Fatalf("outside network: %v", err)
+	}
+	o := &Outside{NS: "pbt-out-" + id, HostIP: make(net.IP, 4), PeerIP: make(net.IP, 4)}
+	copy(o.HostIP, sn.IP.To4())
+	copy(o.PeerIP, sn.IP.To4())
+	o.HostIP[3], o.PeerIP[3] = 1, 2
+	host, peer := "pbx"+id, "pby"+id
+	t.Cleanup(func() {
+		_ = exec.Command("ip", "link", "del", host).Run()
+		_ = exec.Command("ip", "netns", "del", o.NS).Run()
+		releaseSubnet(sn)
+	})
+	for _, args := range [][]string{
+		{"netns", "add", o.NS},
+		{"link", "add", host, "type", "veth", "peer", "name", peer},
+		{"link", "set", peer, "netns", o.NS},
+		{"addr", "add", o.HostIP.String() + "/24", "dev", host},
+		{"link", "set", host, "up"},
+		{"-n", o.NS, "addr", "add", o.PeerIP.String() + "/24", "dev", peer},
+		{"-n", o.NS, "link", "set", peer, "up"},
+		{"-n", o.NS, "link", "set", "lo", "up"},
+	} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	return o
+}
