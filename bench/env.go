@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -100,14 +101,21 @@ func (b *bench) setup(podbox, pause string, peers bool) error {
 	if err := os.MkdirAll(netDir, 0o755); err != nil {
 		return fmt.Errorf("make %s: %w", netDir, err)
 	}
-	// podbox's default network as this host would get it (masquerading;
-	// the firewall plugin where FORWARD drops), on a bridge of its own.
-	conf := cni.Bridge{Name: benchNetwork, Bridge: benchBridge, Subnet: benchSubnet, Masquerade: true,
+	// podbox's default network as this host would get it (masquerading
+	// at the network level; the firewall plugin where FORWARD drops), on
+	// a bridge of its own.
+	conf := cni.Bridge{Name: benchNetwork, Bridge: benchBridge, Subnet: benchSubnet, NetworkMasquerade: true,
 		Firewall: cni.ForwardDrops(), DataDir: filepath.Join(dir, "ipam")}.ConfList()
 	if err := os.WriteFile(filepath.Join(netDir, benchNetwork+".conflist"), conf, 0o644); err != nil {
 		return fmt.Errorf("write the bench network: %w", err)
 	}
 	b.onClean(func() { removeLink(benchBridge) })
+	b.onClean(func() {
+		_, sn, _ := net.ParseCIDR(benchSubnet)
+		if err := cni.RemoveMasquerade(benchNetwork, []*net.IPNet{sn}, ""); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: remove the masquerading of %s: %v\n", benchNetwork, err)
+		}
+	})
 	b.onClean(func() { removeCgroups(benchCgroupParent) })
 	b.podbox = podbox
 	b.root, b.state = filepath.Join(dir, "root"), filepath.Join(dir, "state")
