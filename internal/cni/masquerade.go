@@ -12,6 +12,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Network-level masquerading.
@@ -73,31 +75,48 @@ func (n *Network) EnsureMasquerade() error {
 		return err
 	}
 	want := masqueradeMark(subnets)
-	mark := ""
-	if n.opts.CacheDir != "" {
-		mark = filepath.Join(n.opts.CacheDir, "masquerade", n.list.Name)
-		if have, err := os.ReadFile(mark); err == nil && bytes.Equal(have, want) {
-			return nil
-		}
-	}
 	chain := MasqueradeChain(n.list.Name)
+	if n.opts.CacheDir == "" {
+		return ensureAll(n, chain, subnets)
+	}
+	mark := filepath.Join(n.opts.CacheDir, "masquerade", n.list.Name)
+	if have, err := os.ReadFile(mark); err == nil && bytes.Equal(have, want) {
+		return nil
+	}
+	// Pods starting together: one makes the rules, the others wait and
+	// find the mark.
+	if err := os.MkdirAll(filepath.Dir(mark), 0o700); err != nil {
+		return fmt.Errorf("masquerade the traffic of network %q: %w", n.list.Name, err)
+	}
+	lock, err := os.OpenFile(mark+".lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("masquerade the traffic of network %q: %w", n.list.Name, err)
+	}
+	defer lock.Close()
+	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
+		return fmt.Errorf("masquerade the traffic of network %q: lock %s: %w", n.list.Name, lock.Name(), err)
+	}
+	if have, err := os.ReadFile(mark); err == nil && bytes.Equal(have, want) {
+		return nil
+	}
+	if err := ensureAll(n, chain, subnets); err != nil {
+		return err
+	}
+	// The rules are there: a mark that cannot be written (a full /run)
+	// only means the next start makes them again.
+	tmp := mark + ".tmp"
+	if os.WriteFile(tmp, want, 0o600) == nil {
+		_ = os.Rename(tmp, mark)
+	}
+	return nil
+}
+
+// ensureAll makes the rules of every subnet of the network.
+func ensureAll(n *Network, chain string, subnets []*net.IPNet) error {
 	for _, s := range subnets {
 		if err := ensureMasquerade(n.list.Name, chain, s); err != nil {
 			return fmt.Errorf("masquerade the traffic of network %q (%s): %w", n.list.Name, n.File, err)
 		}
-	}
-	if mark == "" {
-		return nil
-	}
-	if err := os.MkdirAll(filepath.Dir(mark), 0o700); err != nil {
-		return fmt.Errorf("masquerade the traffic of network %q: %w", n.list.Name, err)
-	}
-	tmp := mark + ".tmp"
-	if err := os.WriteFile(tmp, want, 0o600); err != nil {
-		return fmt.Errorf("masquerade the traffic of network %q: %w", n.list.Name, err)
-	}
-	if err := os.Rename(tmp, mark); err != nil {
-		return fmt.Errorf("masquerade the traffic of network %q: %w", n.list.Name, err)
 	}
 	return nil
 }

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -101,6 +102,31 @@ func TestEnsureMasquerade(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("again")
+	// Pods starting together in a new boot: one jump, not one each.
+	if err := RemoveMasquerade(name, []*net.IPNet{subnet}, cache); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n, err := Load(Options{ConfDir: dir, Network: name, CacheDir: cache})
+			if err == nil {
+				err = n.EnsureMasquerade()
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+	check("together")
 
 	plain := filepath.Join(dir, "plain")
 	if err := os.MkdirAll(plain, 0o755); err != nil {
