@@ -45,9 +45,14 @@ func Example() {
 		ObjectMeta: metav1.ObjectMeta{Name: "hello"},
 		Spec: corev1.PodSpec{
 			RestartPolicy: corev1.RestartPolicyNever,
+			// The host's network: an example run as a test must leave
+			// the host's podbox network alone (a real program would
+			// leave this out and get a pod IP).
+			HostNetwork: true,
 			Containers: []corev1.Container{{
 				Name: "greeter", Image: "localhost/busybox:example",
-				Command: []string{"sh", "-c", "echo hello from $(hostname)"},
+				Command: []string{"sh", "-c", "echo hello from pod $POD", "--"},
+				Env:     []corev1.EnvVar{{Name: "POD", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}}},
 			}},
 		},
 	}
@@ -67,5 +72,5 @@ func Example() {
 	}
 	// Output:
 	// Succeeded Completed
-	// hello from hello
+	// hello from pod hello
 }

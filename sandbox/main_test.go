@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/podbox/podbox/image"
+	"github.com/podbox/podbox/internal/cni"
 	"github.com/podbox/podbox/internal/kube"
 	"github.com/podbox/podbox/internal/testutil"
 	"github.com/podbox/podbox/sandbox"
@@ -30,11 +31,33 @@ const testImage = "localhost/busybox:test"
 func init() { sandbox.Init() }
 
 func TestMain(m *testing.M) {
+	// The tests never touch the host's podbox network: its configuration
+	// must not appear while they run (nor its masquerading chain, nor
+	// its bridge).
+	hostNet := []string{filepath.Join(cni.DefaultConfDir, cni.DefaultConfFile), "/sys/class/net/podbox0"}
+	var before []bool
+	for _, p := range hostNet {
+		_, err := os.Stat(p)
+		before = append(before, err == nil)
+	}
+	chain := cni.MasqueradeChain(cni.DefaultNetwork)
+	hasChain := func() bool { return exec.Command("iptables", "-w", "-t", "nat", "-S", chain).Run() == nil }
+	chainBefore := hasChain()
 	code := m.Run()
 	if sharedRoot != "" {
 		os.RemoveAll(sharedRoot)
 	}
 	testutil.Cleanup()
+	for i, p := range hostNet {
+		if _, err := os.Stat(p); err == nil && !before[i] {
+			fmt.Fprintf(os.Stderr, "FAIL: the tests made %s, of the host's podbox network\n", p)
+			code = 1
+		}
+	}
+	if hasChain() && !chainBefore {
+		fmt.Fprintf(os.Stderr, "FAIL: the tests made the nat chain %s, of the host's podbox network\n", chain)
+		code = 1
+	}
 	os.Exit(code)
 }
 
