@@ -111,10 +111,21 @@ func (n *Network) EnsureMasquerade() error {
 	return nil
 }
 
-// ensureAll makes the rules of every subnet of the network.
+// ensureAll makes the rules of every subnet of the network: the chain of
+// each address family at once (a second subnet must not flush the first
+// one's rules).
 func ensureAll(n *Network, chain string, subnets []*net.IPNet) error {
-	for _, s := range subnets {
-		if err := ensureMasquerade(n.list.Name, chain, s); err != nil {
+	for _, v6 := range []bool{false, true} {
+		var fam []*net.IPNet
+		for _, s := range subnets {
+			if (s.IP.To4() == nil) == v6 {
+				fam = append(fam, s)
+			}
+		}
+		if len(fam) == 0 {
+			continue
+		}
+		if err := ensureMasquerade(n.list.Name, chain, v6, fam); err != nil {
 			return fmt.Errorf("masquerade the traffic of network %q (%s): %w", n.list.Name, n.File, err)
 		}
 	}
@@ -156,24 +167,27 @@ func masqueradeMark(subnets []*net.IPNet) []byte {
 	return []byte(b.String())
 }
 
-// ensureMasquerade writes the chain for one subnet (declaring it in an
-// iptables-restore flushes it: running this again leaves the same rules)
-// and jumps to it from POSTROUTING unless a jump is there already.
-func ensureMasquerade(network, chain string, subnet *net.IPNet) error {
-	v6 := subnet.IP.To4() == nil
+// ensureMasquerade writes the network's chain for the subnets of one
+// address family (declaring it in an iptables-restore flushes it: running
+// this again leaves the same rules) and jumps to it from POSTROUTING for
+// each subnet whose jump is not there already.
+func ensureMasquerade(network, chain string, v6 bool, subnets []*net.IPNet) error {
 	multicast := "224.0.0.0/4"
 	if v6 {
 		multicast = "ff00::/8"
 	}
-	jump := masqueradeJump(network, chain, subnet)
-	present := iptables(v6, append([]string{"-w", "-t", "nat", "-C", "POSTROUTING"}, jump...)...) == nil
 	var in strings.Builder
 	fmt.Fprintf(&in, "*nat\n:%s - [0:0]\n", chain)
-	fmt.Fprintf(&in, "-A %s -d %s -j RETURN\n", chain, subnet)
+	for _, s := range subnets {
+		fmt.Fprintf(&in, "-A %s -d %s -j RETURN\n", chain, s)
+	}
 	fmt.Fprintf(&in, "-A %s -d %s -j RETURN\n", chain, multicast)
 	fmt.Fprintf(&in, "-A %s -j MASQUERADE\n", chain)
-	if !present {
-		fmt.Fprintf(&in, "-A POSTROUTING %s\n", strings.Join(quoteRule(jump), " "))
+	for _, s := range subnets {
+		jump := masqueradeJump(network, chain, s)
+		if iptables(v6, append([]string{"-w", "-t", "nat", "-C", "POSTROUTING"}, jump...)...) != nil {
+			fmt.Fprintf(&in, "-A POSTROUTING %s\n", strings.Join(quoteRule(jump), " "))
+		}
 	}
 	in.WriteString("COMMIT\n")
 	restore := "iptables-restore"
@@ -212,15 +226,15 @@ func quoteRule(args []string) []string {
 func RemoveMasquerade(network string, subnets []*net.IPNet, cacheDir string) error {
 	chain := MasqueradeChain(network)
 	var errs []error
-	done := map[bool]bool{}
+	families := map[bool]bool{}
 	for _, s := range subnets {
 		v6 := s.IP.To4() == nil
+		families[v6] = true
 		for iptables(v6, append([]string{"-w", "-t", "nat", "-D", "POSTROUTING"}, masqueradeJump(network, chain, s)...)...) == nil {
 		}
-		if done[v6] {
-			continue
-		}
-		done[v6] = true
+	}
+	// The chains once no jump leads to them.
+	for v6 := range families {
 		if iptables(v6, "-w", "-t", "nat", "-S", chain) != nil {
 			continue // no chain
 		}

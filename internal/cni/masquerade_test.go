@@ -29,6 +29,11 @@ func natRules(t *testing.T, chain string) []string {
 	return rules
 }
 
+// chainExists reports whether the nat table has the chain.
+func chainExists(chain string) bool {
+	return exec.Command("iptables", "-w", "-t", "nat", "-S", chain).Run() == nil
+}
+
 // EnsureMasquerade makes a network's rules once per boot (the mark in the
 // cache directory stands for them), never twice, and RemoveMasquerade
 // takes them away. A network that does not ask for it gets nothing.
@@ -49,8 +54,8 @@ func TestEnsureMasquerade(t *testing.T) {
 		if err := RemoveMasquerade(name, []*net.IPNet{subnet}, cache); err != nil {
 			t.Error(err)
 		}
-		if left := natRules(t, chain); len(left) > 0 {
-			t.Errorf("left after RemoveMasquerade: %q", left)
+		if left := natRules(t, chain); len(left) > 0 || chainExists(chain) {
+			t.Errorf("left after RemoveMasquerade: %q (chain %s: %v)", left, chain, chainExists(chain))
 		}
 	})
 	n, err := Load(Options{ConfDir: dir, Network: name, CacheDir: cache})
@@ -127,6 +132,48 @@ func TestEnsureMasquerade(t *testing.T) {
 		}
 	}
 	check("together")
+
+	// Two subnets of one family share the chain: both stay out of it.
+	two := filepath.Join(dir, "two")
+	if err := os.MkdirAll(two, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, s1, _ := net.ParseCIDR("10.199.252.0/24")
+	_, s2, _ := net.ParseCIDR("10.199.251.0/24")
+	twoName := name + "-two"
+	twoChain := MasqueradeChain(twoName)
+	t.Cleanup(func() {
+		if err := RemoveMasquerade(twoName, []*net.IPNet{s1, s2}, ""); err != nil {
+			t.Error(err)
+		}
+		if left := natRules(t, twoChain); len(left) > 0 || chainExists(twoChain) {
+			t.Errorf("left after RemoveMasquerade: %q (chain %s: %v)", left, twoChain, chainExists(twoChain))
+		}
+	})
+	conf = []byte(`{"cniVersion": "1.0.0", "name": "` + twoName + `", "podbox": {"masquerade": ["` + s1.String() + `", "` + s2.String() + `"]},
+ "plugins": [{"type": "bridge", "bridge": "pbm2", "ipam": {"type": "host-local", "ranges": [[{"subnet": "` + s1.String() + `"}], [{"subnet": "` + s2.String() + `"}]]}}]}`)
+	if err := os.WriteFile(filepath.Join(two, "t.conflist"), conf, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tn, err := Load(Options{ConfDir: two, Network: twoName, CacheDir: cache})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := tn.EnsureMasquerade(); err != nil {
+		t.Fatal(err)
+	}
+	comment := ` -m comment --comment "podbox network ` + twoName + `" -j ` + twoChain
+	wantTwo := []string{
+		"-A POSTROUTING -s " + s1.String() + comment,
+		"-A POSTROUTING -s " + s2.String() + comment,
+		"-A " + twoChain + " -d " + s1.String() + " -j RETURN",
+		"-A " + twoChain + " -d " + s2.String() + " -j RETURN",
+		"-A " + twoChain + " -d 224.0.0.0/4 -j RETURN",
+		"-A " + twoChain + " -j MASQUERADE",
+	}
+	if got := natRules(t, twoChain); strings.Join(got, "\n") != strings.Join(wantTwo, "\n") {
+		t.Errorf("two subnets: rules\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(wantTwo, "\n"))
+	}
 
 	plain := filepath.Join(dir, "plain")
 	if err := os.MkdirAll(plain, 0o755); err != nil {
